@@ -13,7 +13,9 @@ namespace {
 constexpr std::size_t max_head_size = 64u << 10;
 constexpr std::size_t read_chunk = 64u << 10;
 
-bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+bool has_line_break(std::string_view s) {
+    return s.find_first_of("\r\n") != std::string_view::npos;
+}
 
 std::span<const std::uint8_t> as_bytes(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -259,7 +261,8 @@ private:
                     line = line.substr(0, line.find(';'));  // chunk extensions
                     line = trim(line);
                     std::uint64_t size = 0;
-                    auto [e, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
+                    auto [e, ec] =
+                        std::from_chars(line.data(), line.data() + line.size(), size, 16);
                     if (ec != std::errc() || e != line.data() + line.size() || line.empty()) {
                         return fail_and_close(errc::protocol_error, "malformed chunk size");
                     }
@@ -314,8 +317,8 @@ private:
         }
         head_sent_ = true;
         const origin& where = conn_->transport_->where();
-        std::string text = request_.method + " " + request_.path + " HTTP/1.1\r\nHost: " +
-                           where.authority() + "\r\n";
+        std::string text = request_.method + " " + request_.path +
+                           " HTTP/1.1\r\nHost: " + where.authority() + "\r\n";
         if (has_line_break(request_.method) || has_line_break(request_.path)) {
             co_return fail(errc::bad_url, "line break in request target");
         }

@@ -130,8 +130,8 @@ private:
         }
         std::uint32_t code = s ? s->close_code : std::uint32_t{NGHTTP2_INTERNAL_ERROR};
         std::string detail = conn_->transport_->where().to_string() + ": " + std::string(what) +
-                             " (stream " + std::to_string(id_) + " closed: " +
-                             nghttp2_http2_strerror(code) + ")";
+                             " (stream " + std::to_string(id_) +
+                             " closed: " + nghttp2_http2_strerror(code) + ")";
         if (code == NGHTTP2_REFUSED_STREAM) {
             return fail(errc::refused_stream, std::move(detail));
         }
@@ -173,6 +173,23 @@ void h2_connection::run(task_tracker& tasks) {
     tasks.spawn(write_loop(shared_from_this()));
 }
 
+asio::awaitable<result<void>> h2_connection::wait_ready(deadline until) {
+    while (!session_.peer_settings_received()) {
+        if (dead_) {
+            co_return *dead_;
+        }
+        auto status = co_await activity_.wait(until);
+        if (status == wait_status::expired) {
+            co_return fail(errc::timeout,
+                           transport_->where().to_string() + ": no HTTP/2 SETTINGS from peer");
+        }
+        if (status == wait_status::cancelled) {
+            co_return fail(errc::cancelled, transport_->where().to_string());
+        }
+    }
+    co_return result<void>{};
+}
+
 bool h2_connection::has_capacity() const {
     if (dead_ || session_.draining()) {
         return false;
@@ -181,7 +198,9 @@ bool h2_connection::has_capacity() const {
     return session_.open_streams() < limit;
 }
 
-bool h2_connection::is_open() const { return !dead_ && !session_.draining(); }
+bool h2_connection::is_open() const {
+    return !dead_ && !session_.draining();
+}
 
 result<std::unique_ptr<http_exchange>> h2_connection::start(request_head head) {
     if (dead_) {
@@ -191,9 +210,9 @@ result<std::unique_ptr<http_exchange>> h2_connection::start(request_head head) {
     if (head.content_length && has_body) {
         head.headers.push_back({"content-length", std::to_string(*head.content_length)});
     }
-    auto id = session_.submit_request(head.method, transport_->where().scheme,
-                                      transport_->where().authority(), head.path, head.headers,
-                                      has_body);
+    auto id =
+        session_.submit_request(head.method, transport_->where().scheme,
+                                transport_->where().authority(), head.path, head.headers, has_body);
     if (!id) {
         return id.error();
     }
@@ -247,9 +266,8 @@ asio::awaitable<void> h2_connection::write_loop(std::shared_ptr<h2_connection> /
             co_await writer_wakeup_.wait(deadline());
             continue;
         }
-        auto written = co_await transport_->write(
-            std::span(reinterpret_cast<const std::uint8_t*>(write_buffer_.data()),
-                      write_buffer_.size()));
+        auto written = co_await transport_->write(std::span(
+            reinterpret_cast<const std::uint8_t*>(write_buffer_.data()), write_buffer_.size()));
         write_buffer_.clear();
         if (!written) {
             die(written.error());
@@ -265,6 +283,7 @@ void h2_connection::on_stream_activity(std::int32_t stream_id) {
 }
 
 void h2_connection::on_session_activity() {
+    activity_.notify_all();
     if (on_capacity_) {
         on_capacity_();
     }

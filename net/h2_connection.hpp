@@ -37,6 +37,9 @@ public:
 
     /// Starts the reader and writer loops under `tasks`.
     void run(task_tracker& tasks);
+    /// Waits for the peer's SETTINGS, so that its stream limit is known before the pool
+    /// hands out streams (before them nghttp2 assumes 100).
+    asio::awaitable<result<void>> wait_ready(deadline until);
 
     bool has_capacity() const override;
     bool is_open() const override;
@@ -61,6 +64,7 @@ private:
     h2_session session_;
     std::function<void()> on_capacity_;
     wakeup writer_wakeup_;
+    wait_list activity_;
     std::unordered_map<std::int32_t, wakeup*> stream_wakeups_;
     std::optional<failure> dead_;
     std::vector<std::uint8_t> read_buffer_;

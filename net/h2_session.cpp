@@ -84,6 +84,9 @@ struct h2_callbacks {
                 session.listener_.on_session_activity();
                 return 0;
             case NGHTTP2_SETTINGS:
+                if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+                    session.peer_settings_received_ = true;
+                }
                 session.listener_.on_session_activity();
                 return 0;
             default:
@@ -237,9 +240,8 @@ void h2_session::record_failure(failure f) {
 }
 
 result<std::int32_t> h2_session::submit_request(std::string_view method, std::string_view scheme,
-                                                std::string_view authority,
-                                                std::string_view path, const header_list& headers,
-                                                bool has_body) {
+                                                std::string_view authority, std::string_view path,
+                                                const header_list& headers, bool has_body) {
     if (draining()) {
         return fail(errc::refused_stream, "HTTP/2 connection is going away");
     }
@@ -379,9 +381,13 @@ void h2_session::shutdown() {
     }
 }
 
-bool h2_session::wants_write() const { return nghttp2_session_want_write(session_.get()) != 0; }
+bool h2_session::wants_write() const {
+    return nghttp2_session_want_write(session_.get()) != 0;
+}
 
-bool h2_session::wants_read() const { return nghttp2_session_want_read(session_.get()) != 0; }
+bool h2_session::wants_read() const {
+    return nghttp2_session_want_read(session_.get()) != 0;
+}
 
 std::uint32_t h2_session::peer_max_concurrent_streams() const {
     return nghttp2_session_get_remote_settings(session_.get(),

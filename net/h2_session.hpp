@@ -46,18 +46,18 @@ struct h2_stream_state {
     // Response side.
     int status = 0;
     header_list headers;
-    bool head_complete = false;  ///< a final (non-1xx) response head has arrived
-    std::string body;            ///< received body bytes not yet taken
-    bool remote_ended = false;   ///< END_STREAM received
-    bool closed = false;         ///< the stream is closed (normally or by reset)
+    bool head_complete = false;    ///< a final (non-1xx) response head has arrived
+    std::string body;              ///< received body bytes not yet taken
+    bool remote_ended = false;     ///< END_STREAM received
+    bool closed = false;           ///< the stream is closed (normally or by reset)
     std::uint32_t close_code = 0;  ///< HTTP/2 error code on close; 0 is NO_ERROR
 
     // Request side.
     bool has_body = false;
-    std::string pending_out;        ///< request body bytes not yet framed
+    std::string pending_out;  ///< request body bytes not yet framed
     std::size_t pending_offset = 0;
-    bool out_ended = false;         ///< the caller has written the whole body
-    bool out_deferred = false;      ///< nghttp2 is waiting for more body bytes
+    bool out_ended = false;     ///< the caller has written the whole body
+    bool out_deferred = false;  ///< nghttp2 is waiting for more body bytes
 
     std::size_t pending_out_size() const { return pending_out.size() - pending_offset; }
 };
@@ -116,6 +116,8 @@ public:
     std::uint32_t peer_max_concurrent_streams() const;
     /// True once the peer sent GOAWAY; streams above `goaway_last_stream_id` were refused.
     bool goaway_received() const { return goaway_received_; }
+    /// True once the peer's first SETTINGS frame arrived (its limits are then known).
+    bool peer_settings_received() const { return peer_settings_received_; }
     std::int32_t goaway_last_stream_id() const { return goaway_last_stream_id_; }
     /// True once this side can open no more streams (GOAWAY either way or ids exhausted).
     bool draining() const;
@@ -131,6 +133,7 @@ private:
     std::unordered_map<std::int32_t, std::unique_ptr<h2_stream_state>> streams_;
     std::size_t open_streams_ = 0;
     bool goaway_received_ = false;
+    bool peer_settings_received_ = false;
     bool goaway_sent_ = false;
     std::int32_t goaway_last_stream_id_ = 0;
     std::optional<failure> callback_failure_;

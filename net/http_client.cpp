@@ -52,9 +52,9 @@ origin_pool& http_client::pool_for(const origin& where) {
     std::string key = where.to_string() + (where.verify_tls ? "" : "#insecure");
     auto it = pools_.find(key);
     if (it == pools_.end()) {
-        it = pools_
-                 .emplace(key, std::make_unique<origin_pool>(where, tls_, tasks_, options_.limits))
-                 .first;
+        it =
+            pools_.emplace(key, std::make_unique<origin_pool>(where, tls_, tasks_, options_.limits))
+                .first;
     }
     return *it->second;
 }
@@ -68,8 +68,8 @@ asio::awaitable<result<std::unique_ptr<http_exchange>>> http_client::start(origi
 
 asio::awaitable<result<http_response>> http_client::send(http_request request, deadline until,
                                                          std::size_t max_body) {
-    std::string what = request.method + " " + request.target.where.to_string() +
-                       request.target.target;
+    std::string what =
+        request.method + " " + request.target.where.to_string() + request.target.target;
     failure last;
     for (int attempt = 0; attempt < std::max(1, options_.replay_attempts); ++attempt) {
         if (attempt > 0) {

@@ -69,8 +69,7 @@ public:
 
     /// Starts a streaming exchange; the caller writes the body (if `head.content_length`
     /// is not 0) and reads the response through the returned exchange.
-    asio::awaitable<result<std::unique_ptr<http_exchange>>> start(origin where,
-                                                                  request_head head,
+    asio::awaitable<result<std::unique_ptr<http_exchange>>> start(origin where, request_head head,
                                                                   deadline until);
 
     /// Closes idle connections and waits until every connection loop has ended.

@@ -25,7 +25,9 @@ std::string origin::authority() const {
     return out;
 }
 
-std::string origin::to_string() const { return scheme + "://" + authority(); }
+std::string origin::to_string() const {
+    return scheme + "://" + authority();
+}
 
 result<url> parse_url(std::string_view text) {
     auto bad = [&] { return fail(errc::bad_url, "malformed URL \"" + std::string(text) + "\""); };
@@ -78,7 +80,8 @@ result<url> parse_url(std::string_view text) {
     }
     if (!port_text.empty()) {
         unsigned port = 0;
-        auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        auto [end, ec] =
+            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
         if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
             port > 65535) {
             return bad();

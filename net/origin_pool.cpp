@@ -10,7 +10,9 @@ namespace hoist::net {
 origin_pool::origin_pool(origin where, tls_client& tls, task_tracker& tasks, pool_limits limits)
     : where_(std::move(where)), tls_(tls), tasks_(tasks), limits_(limits) {}
 
-origin_pool::~origin_pool() { close_all(); }
+origin_pool::~origin_pool() {
+    close_all();
+}
 
 void origin_pool::prune() {
     std::erase_if(connections_, [](const auto& c) { return !c->is_open(); });
@@ -37,11 +39,11 @@ asio::awaitable<result<std::unique_ptr<http_exchange>>> origin_pool::start(reque
             ++stats_.requests_started;
             co_return best->start(std::move(head));
         }
-        std::size_t limit = known_h2_ ? limits_.max_h2_connections
+        std::size_t limit = known_h2_   ? limits_.max_h2_connections
                             : known_h1_ ? limits_.max_h1_connections
                                         : 1;  // until the first connection tells the protocol
-        bool may_connect = connections_.size() + connecting_ < limit &&
-                           (known_h1_ || connecting_ == 0);
+        bool may_connect =
+            connections_.size() + connecting_ < limit && (known_h1_ || connecting_ == 0);
         if (may_connect) {
             if (auto r = co_await connect(until); !r) {
                 co_return r.error();
@@ -74,6 +76,15 @@ asio::awaitable<result<void>> origin_pool::connect(deadline until) {
         ++stats_.h2_connections_opened;
         auto h2 = std::make_shared<h2_connection>(std::move(*conn), limits_.h2, notify);
         h2->run(tasks_);
+        ++connecting_;
+        auto ready = co_await h2->wait_ready(
+            deadline::earliest(until, deadline::from_now(limits_.connect_timeout)));
+        --connecting_;
+        room_->notify_all();
+        if (!ready) {
+            h2->close();
+            co_return ready.error();
+        }
         connections_.push_back(std::move(h2));
     } else {
         known_h1_ = true;

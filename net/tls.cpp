@@ -75,9 +75,9 @@ result<void> add_certs_d(SSL_CTX* ctx, const tls_options& options, const origin&
                     key.replace_extension(".key");
                     if (SSL_CTX_use_certificate_chain_file(ctx, path.c_str()) != 1 ||
                         SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-                        return fail(errc::tls_handshake_failed,
-                                    "cannot load client certificate " + path.string() + ": " +
-                                        last_ssl_error());
+                        return fail(errc::tls_handshake_failed, "cannot load client certificate " +
+                                                                    path.string() + ": " +
+                                                                    last_ssl_error());
                     }
                 }
             }
@@ -103,15 +103,18 @@ tls_client::tls_client(tls_options options) : impl_(std::make_unique<impl>()) {
 
 tls_client::~tls_client() = default;
 
-const tls_options& tls_client::options() const { return impl_->options; }
+const tls_options& tls_client::options() const {
+    return impl_->options;
+}
 
 result<boost::asio::ssl::context*> tls_client::impl::context_for(const origin& where) {
-    std::string key = where.host + ":" + std::to_string(where.port) +
-                      (where.verify_tls ? "" : "/insecure");
+    std::string key =
+        where.host + ":" + std::to_string(where.port) + (where.verify_tls ? "" : "/insecure");
     if (auto it = contexts.find(key); it != contexts.end()) {
         return it->second.get();
     }
-    auto context = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+    auto context =
+        std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
     SSL_CTX* ctx = context->native_handle();
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     static constexpr unsigned char alpn_both[] = "\x02h2\x08http/1.1";

@@ -83,16 +83,17 @@ asio::awaitable<result<std::unique_ptr<transport::impl>>> connect_unbounded(orig
         co_await conn->tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);
     if (handshake_error) {
         long verify = SSL_get_verify_result(ssl);
-        if (where.verify_tls && verify != X509_V_OK) {
+        // X509_V_ERR_INVALID_CALL: no certificate was ever checked (the peer does not
+        // speak TLS at all), which is a handshake failure, not a trust failure.
+        if (where.verify_tls && verify != X509_V_OK && verify != X509_V_ERR_INVALID_CALL) {
             co_return fail(errc::tls_verify_failed,
                            "certificate of " + where.to_string() +
                                " not trusted: " + X509_verify_cert_error_string(verify) +
                                " (trust its CA with --ca-file or certs.d/" + where.host + ":" +
                                std::to_string(where.port) + "/ca.crt)");
         }
-        co_return fail(errc::tls_handshake_failed,
-                       "TLS handshake with " + where.to_string() + " failed: " +
-                           handshake_error.message());
+        co_return fail(errc::tls_handshake_failed, "TLS handshake with " + where.to_string() +
+                                                       " failed: " + handshake_error.message());
     }
     const std::uint8_t* protocol = nullptr;
     unsigned protocol_size = 0;
@@ -111,8 +112,8 @@ asio::awaitable<result<std::unique_ptr<transport>>> transport::connect(origin wh
                                                                        tls_client& tls,
                                                                        deadline until) {
     std::string what = "connect to " + where.to_string();
-    auto conn = co_await with_deadline(connect_unbounded(std::move(where), &tls), until,
-                                       std::move(what));
+    auto conn =
+        co_await with_deadline(connect_unbounded(std::move(where), &tls), until, std::move(what));
     if (!conn) {
         co_return conn.error();
     }
@@ -120,9 +121,14 @@ asio::awaitable<result<std::unique_ptr<transport>>> transport::connect(origin wh
 }
 
 asio::awaitable<result<std::size_t>> transport::read_some(std::span<std::uint8_t> buffer) {
-    auto [ec, n] = impl_->tls
-                       ? co_await impl_->tls->async_read_some(asio::buffer(buffer), use_nothrow)
-                       : co_await impl_->plain->async_read_some(asio::buffer(buffer), use_nothrow);
+    // Two statements, not ?:, around co_await: see registry_client.cpp (g++ 12).
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (impl_->tls) {
+        std::tie(ec, n) = co_await impl_->tls->async_read_some(asio::buffer(buffer), use_nothrow);
+    } else {
+        std::tie(ec, n) = co_await impl_->plain->async_read_some(asio::buffer(buffer), use_nothrow);
+    }
     if (ec) {
         co_return fail(errc::connection_closed,
                        impl_->where.to_string() + ": read: " + ec.message());
@@ -131,9 +137,15 @@ asio::awaitable<result<std::size_t>> transport::read_some(std::span<std::uint8_t
 }
 
 asio::awaitable<result<void>> transport::write(std::span<const std::uint8_t> bytes) {
-    auto [ec, n] = impl_->tls
-                       ? co_await asio::async_write(*impl_->tls, asio::buffer(bytes), use_nothrow)
-                       : co_await asio::async_write(*impl_->plain, asio::buffer(bytes), use_nothrow);
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (impl_->tls) {
+        std::tie(ec, n) = co_await asio::async_write(*impl_->tls, asio::buffer(bytes), use_nothrow);
+    } else {
+        std::tie(ec, n) =
+            co_await asio::async_write(*impl_->plain, asio::buffer(bytes), use_nothrow);
+    }
+    (void)n;
     if (ec) {
         co_return fail(errc::connection_closed,
                        impl_->where.to_string() + ": write: " + ec.message());
@@ -147,10 +159,16 @@ void transport::close() {
     impl_->socket().close(ignored);
 }
 
-bool transport::negotiated_h2() const { return impl_->h2; }
+bool transport::negotiated_h2() const {
+    return impl_->h2;
+}
 
-const origin& transport::where() const { return impl_->where; }
+const origin& transport::where() const {
+    return impl_->where;
+}
 
-asio::any_io_executor transport::executor() const { return impl_->socket().get_executor(); }
+asio::any_io_executor transport::executor() const {
+    return impl_->socket().get_executor();
+}
 
 }  // namespace hoist::net

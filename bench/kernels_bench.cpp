@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// Micro-benchmarks of the CPU work on hoist's request path: hashing, JSON parsing of
+// manifests and tag lists, header parsing, reference parsing.
+#include "crypto/sha256.hpp"
+#include "net/registry/listing.hpp"
+#include "net/registry/manifest_parse.hpp"
+#include "net/registry/reference.hpp"
+#include "net/registry/www_authenticate.hpp"
+#include "tools/testkit/synthetic_image.hpp"
+
+#include <benchmark/benchmark.h>
+
+namespace {
+
+using namespace hoist;
+
+void BM_Sha256(benchmark::State& state) {
+    std::string data(static_cast<std::size_t>(state.range(0)), 'x');
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(crypto::sha256::of(data));
+    }
+    state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Sha256)->Arg(4096)->Arg(1 << 20);
+
+void BM_ParseImageManifest(benchmark::State& state) {
+    testkit::image_spec spec;
+    spec.layers = static_cast<std::size_t>(state.range(0));
+    auto image = testkit::build_image(spec);
+    for (auto _ : state) {
+        auto parsed = net::registry::parse_manifest(image.top.body, image.top.media_type);
+        benchmark::DoNotOptimize(parsed);
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(image.top.body.size()));
+}
+BENCHMARK(BM_ParseImageManifest)->Arg(3)->Arg(30);
+
+void BM_ParseIndex(benchmark::State& state) {
+    testkit::image_spec spec;
+    spec.platforms = {"linux/amd64",   "linux/arm64", "linux/arm/v7",
+                      "linux/ppc64le", "linux/s390x", "windows/amd64"};
+    auto image = testkit::build_image(spec);
+    for (auto _ : state) {
+        auto parsed = net::registry::parse_manifest(image.top.body, image.top.media_type);
+        benchmark::DoNotOptimize(parsed);
+    }
+}
+BENCHMARK(BM_ParseIndex);
+
+void BM_ParseTagPage(benchmark::State& state) {
+    std::string body = "{\"name\":\"k8s/pause\",\"tags\":[";
+    for (int i = 0; i < state.range(0); ++i) {
+        body += (i ? ",\"" : "\"") + std::string("v1.") + std::to_string(i) + ".0\"";
+    }
+    body += "]}";
+    for (auto _ : state) {
+        auto page = net::registry::parse_tag_page(body);
+        benchmark::DoNotOptimize(page);
+    }
+    state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ParseTagPage)->Arg(100)->Arg(10000);
+
+void BM_ParseChallenge(benchmark::State& state) {
+    std::string header =
+        "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+        "scope=\"repository:library/nginx:pull,push\"";
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(net::registry::parse_www_authenticate(header));
+    }
+}
+BENCHMARK(BM_ParseChallenge);
+
+void BM_ParseReference(benchmark::State& state) {
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(net::registry::parse_image_ref(
+            "registry.k8s.io/ingress-nginx/controller:v1.9.4@sha256:"
+            "5b161f051d017e55d358435f295f5e9a297e66158f136321d9b04520ec6c48a3"));
+    }
+}
+BENCHMARK(BM_ParseReference);
+
+}  // namespace
+
+BENCHMARK_MAIN();

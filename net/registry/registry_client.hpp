@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+/// The OCI distribution API: manifests (HEAD/GET/PUT, bodies byte-exact), blobs (HEAD,
+/// streaming GET through redirects, uploads monolithic or chunked, cross-repository
+/// mounts), tag listing with pagination, the catalog, and referrers.
+/// Executor: the io_context of the session's http_client; not thread-safe.
+#pragma once
+
+#include "net/asio.hpp"
+#include "net/deadline.hpp"
+#include "net/error.hpp"
+#include "net/http_connection.hpp"
+#include "net/registry/listing.hpp"
+#include "net/registry/manifest_parse.hpp"
+#include "net/registry/reference.hpp"
+#include "net/registry/registry_session.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hoist::net::registry {
+
+struct registry_client_options {
+    /// Blobs up to this size are uploaded in one PUT; larger ones in PATCH chunks.
+    std::uint64_t monolithic_upload_limit = 8u << 20;
+    /// Bytes per PATCH of a chunked upload.
+    std::uint64_t upload_chunk_size = 64u << 20;
+    /// Entries requested per page of tags/list and _catalog (`n=`).
+    std::size_t page_size = 1000;
+    /// Pages followed at most before a listing is declared a loop.
+    std::size_t max_pages = 100'000;
+    int max_redirects = 5;
+    /// A blob transfer that moves no byte for this long has stalled.
+    std::chrono::milliseconds stall_timeout{60'000};
+};
+
+struct manifest_info {
+    std::string digest;
+    std::string media_type;
+    std::int64_t size = 0;
+};
+
+struct fetched_manifest {
+    std::string digest;      ///< sha256 of `body`, verified
+    std::string media_type;  ///< from Content-Type, else from the body
+    std::string body;        ///< exactly the registry's bytes
+};
+
+/// Where upload bytes come from. `next` returns the next piece, empty at the end.
+class blob_source {
+public:
+    virtual ~blob_source() = default;
+    virtual asio::awaitable<result<std::string>> next(deadline until) = 0;
+};
+
+/// A blob held in memory.
+class memory_blob_source final : public blob_source {
+public:
+    explicit memory_blob_source(std::string bytes) : bytes_(std::move(bytes)) {}
+    asio::awaitable<result<std::string>> next(deadline until) override;
+
+private:
+    std::string bytes_;
+    bool done_ = false;
+};
+
+/// The body of a blob GET. It fails with size_mismatch when the blob is longer or
+/// shorter than expected, truncated_body when the connection ends early, and (when asked
+/// to verify) digest_mismatch when its bytes do not hash to the digest.
+class blob_reader final : public blob_source {
+public:
+    blob_reader(std::unique_ptr<http_exchange> exchange, std::string what, std::string digest,
+                std::int64_t size, bool verify_digest, std::chrono::milliseconds stall_timeout);
+    ~blob_reader() override;
+    asio::awaitable<result<std::string>> next(deadline until) override;
+    /// The length announced by the registry, or the expected size, or -1.
+    std::int64_t size() const { return size_; }
+
+private:
+    std::unique_ptr<http_exchange> exchange_;
+    std::string what_;
+    std::string digest_;
+    std::int64_t size_;
+    std::int64_t received_ = 0;
+    bool verify_;
+    std::chrono::milliseconds stall_timeout_;
+    struct hasher;
+    std::unique_ptr<hasher> hasher_;
+};
+
+struct tag_listing {
+    std::vector<std::string> tags;
+    std::map<std::string, std::vector<std::string>> tags_by_digest;
+    bool has_digest_map = false;
+    std::size_t pages = 0;
+};
+
+enum class push_outcome { uploaded, mounted };
+
+struct client_counters {
+    std::size_t blobs_uploaded = 0;
+    std::size_t blobs_mounted = 0;
+    std::size_t mounts_declined = 0;
+    std::uint64_t bytes_uploaded = 0;
+    std::size_t manifests_put = 0;
+};
+
+class registry_client {
+public:
+    // lifetime: `session` outlives the client.
+    explicit registry_client(registry_session& session, registry_client_options options = {});
+
+    registry_session& session() { return session_; }
+
+    /// Resolves the registry's origin and authentication (GET /v2/).
+    asio::awaitable<result<origin>> ping(std::string registry, deadline until);
+
+    /// HEAD of a manifest by tag or digest; nullopt when it does not exist.
+    asio::awaitable<result<std::optional<manifest_info>>> head_manifest(repository_ref repo,
+                                                                        std::string reference,
+                                                                        deadline until);
+    /// GET of a manifest, accepting the four manifest media types. Refuses bodies over
+    /// 4 MiB (manifest_too_large); verifies the digest when `reference` is one.
+    asio::awaitable<result<fetched_manifest>> get_manifest(repository_ref repo,
+                                                           std::string reference, deadline until);
+    /// PUT of exact manifest bytes under a tag or digest. Returns the digest.
+    asio::awaitable<result<std::string>> put_manifest(repository_ref repo, std::string reference,
+                                                      std::string body, std::string media_type,
+                                                      deadline until);
+
+    /// HEAD of a blob: its size, or nullopt when absent.
+    asio::awaitable<result<std::optional<std::int64_t>>> head_blob(repository_ref repo,
+                                                                   std::string digest,
+                                                                   deadline until);
+    /// Opens a blob for reading, following redirects; Authorization is sent only to the
+    /// registry's own origin. `expected_size` is -1 when unknown.
+    asio::awaitable<result<std::unique_ptr<blob_reader>>> get_blob(repository_ref repo,
+                                                                   std::string digest,
+                                                                   std::int64_t expected_size,
+                                                                   bool verify_digest,
+                                                                   deadline until);
+    /// Uploads a blob from `source`, verifying its sha256 and size before committing:
+    /// on a mismatch the upload session is cancelled and nothing becomes visible. With
+    /// `mount_from` (a repository of the same registry) a mount is tried first, and the
+    /// source is only read if the registry declines it.
+    // lifetime: `source` outlives the call (owned by the caller's frame).
+    asio::awaitable<result<push_outcome>> push_blob(repository_ref repo, std::string digest,
+                                                    std::int64_t size, blob_source& source,
+                                                    deadline until,
+                                                    std::optional<std::string> mount_from = {});
+
+    /// All tags of a repository, following Link pagination (bounded; a repeating chain
+    /// fails with pagination_loop). A repository that does not exist fails with not_found.
+    asio::awaitable<result<tag_listing>> list_tags(repository_ref repo, deadline until);
+    /// All repositories of a registry (_catalog), paginated like tags.
+    asio::awaitable<result<std::vector<std::string>>> catalog(std::string registry, deadline until);
+    /// Manifests that refer to `digest` (OCI 1.1 referrers API), optionally of one
+    /// artifact type; falls back to the `sha256-<hex>` tag where the API is missing.
+    asio::awaitable<result<std::vector<descriptor>>> referrers(repository_ref repo,
+                                                               std::string digest,
+                                                               std::string artifact_type,
+                                                               deadline until);
+
+    const client_counters& counters() const { return counters_; }
+
+private:
+    asio::awaitable<result<std::string>> open_upload(repository_ref repo, deadline until);
+    asio::awaitable<result<void>> upload_monolithic(repository_ref repo, std::string location,
+                                                    std::string digest, std::int64_t size,
+                                                    blob_source& source, deadline until);
+    asio::awaitable<result<void>> upload_chunked(repository_ref repo, std::string location,
+                                                 std::string digest, std::int64_t size,
+                                                 blob_source& source, deadline until);
+    asio::awaitable<void> cancel_upload(repository_ref repo, std::string location);
+    asio::awaitable<result<std::vector<std::string>>> paginate(std::string registry,
+                                                               std::string first_page,
+                                                               std::vector<std::string> scopes,
+                                                               std::string what, deadline until,
+                                                               std::vector<tag_page>* tag_pages);
+
+    registry_session& session_;
+    registry_client_options options_;
+    client_counters counters_;
+};
+
+}  // namespace hoist::net::registry

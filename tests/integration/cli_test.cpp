@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+// The hoist command line as users run it: output, exit codes (0 done, 1 failed, 2 bad
+// invocation) and error messages, against real registries.
+#include "tests/support/client_harness.hpp"
+#include "tools/testkit/registry_launcher.hpp"
+#include "tools/testkit/synthetic_image.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hoist {
+namespace {
+
+namespace reg = net::registry;
+using testkit::registry_instance;
+using testkit::registry_options;
+using testsupport::run_process;
+
+registry_instance start_registry() {
+    registry_options options;
+    options.mode = registry_options::kind::tls;
+    auto instance = registry_instance::start(options);
+    if (!instance) {
+        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
+        std::abort();
+    }
+    return std::move(*instance);
+}
+
+struct run_result {
+    int status = -1;
+    std::string out;  ///< stdout and stderr together
+};
+
+class Cli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        source = new registry_instance(start_registry());
+        destination = new registry_instance(start_registry());
+        testkit::image_spec spec;
+        spec.platforms = {"linux/amd64", "linux/arm64"};
+        spec.seed = 31;
+        image = new testkit::built_image(testkit::build_image(spec));
+        testsupport::client_setup setup;
+        setup.ca_files = {source->ca_file().string()};
+        auto pushed =
+            testsupport::run_client<net::result<std::string>>(setup, [&](reg::registry_client& c) {
+                return testkit::push_image(c, {source->host_port(), "cli/app"}, "1.0", *image,
+                                           net::deadline::from_now(std::chrono::seconds(30)));
+            });
+        ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    }
+    static void TearDownTestSuite() {
+        delete source;
+        delete destination;
+        delete image;
+    }
+
+    static run_result hoist(const std::string& arguments) {
+        std::string trust = " --ca-file " + source->ca_file().string() + " --ca-file " +
+                            destination->ca_file().string() + " ";
+        run_result r;
+        r.out = run_process(std::string(HOIST_BINARY) + trust + arguments + " 2>&1", &r.status);
+        return r;
+    }
+
+    static inline registry_instance* source = nullptr;
+    static inline registry_instance* destination = nullptr;
+    static inline testkit::built_image* image = nullptr;
+};
+
+TEST_F(Cli, DigestManifestTagsCatalog) {
+    auto digest = hoist("digest " + source->host_port() + "/cli/app:1.0");
+    EXPECT_EQ(digest.status, 0) << digest.out;
+    EXPECT_EQ(digest.out, image->top.digest + "\n");
+
+    auto manifest = hoist("manifest " + source->host_port() + "/cli/app:1.0");
+    EXPECT_EQ(manifest.status, 0);
+    EXPECT_EQ(manifest.out, image->top.body);
+
+    auto child =
+        hoist("manifest " + source->host_port() + "/cli/app@" + image->manifests[1].digest);
+    EXPECT_EQ(child.status, 0);
+    EXPECT_EQ(child.out, image->manifests[1].body);
+
+    auto tags = hoist("tags " + source->host_port() + "/cli/app");
+    EXPECT_EQ(tags.status, 0);
+    EXPECT_EQ(tags.out, "1.0\n");
+
+    auto catalog = hoist("catalog " + source->host_port());
+    EXPECT_EQ(catalog.status, 0);
+    EXPECT_NE(catalog.out.find("cli/app\n"), std::string::npos) << catalog.out;
+}
+
+TEST_F(Cli, CopyAllKeepsTheIndexDigest) {
+    auto copied = hoist("copy --all " + source->host_port() + "/cli/app:1.0 " +
+                        destination->host_port() + "/cli/app:1.0");
+    EXPECT_EQ(copied.status, 0) << copied.out;
+    EXPECT_NE(copied.out.find(image->top.digest), std::string::npos) << copied.out;
+    auto digest = hoist("digest " + destination->host_port() + "/cli/app:1.0");
+    EXPECT_EQ(digest.out, image->top.digest + "\n");
+}
+
+TEST_F(Cli, CopyWithoutAllTakesOnePlatform) {
+    auto copied = hoist("copy --platform linux/arm64 " + source->host_port() + "/cli/app:1.0 " +
+                        destination->host_port() + "/cli/arm:1.0");
+    EXPECT_EQ(copied.status, 0) << copied.out;
+    auto digest = hoist("digest " + destination->host_port() + "/cli/arm:1.0");
+    EXPECT_EQ(digest.out, image->manifests[1].digest + "\n");
+}
+
+TEST_F(Cli, BadInvocationExitsTwo) {
+    EXPECT_EQ(hoist("").status, 2);
+    EXPECT_EQ(hoist("copy onlyone").status, 2);
+    EXPECT_EQ(hoist("frobnicate").status, 2);
+    auto bad_ref = hoist("digest 'UPPER/Case:tag'");
+    EXPECT_EQ(bad_ref.status, 2);
+    EXPECT_NE(bad_ref.out.find("invalid repository"), std::string::npos) << bad_ref.out;
+    EXPECT_EQ(hoist("digest x/y@sha256:abc").status, 2);
+}
+
+TEST_F(Cli, FailuresExitOneWithTheReference) {
+    auto missing = hoist("digest " + source->host_port() + "/cli/app:nope");
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_NE(missing.out.find("cli/app:nope"), std::string::npos) << missing.out;
+
+    auto unknown_repo = hoist("manifest " + source->host_port() + "/cli/none:1");
+    EXPECT_EQ(unknown_repo.status, 1);
+    EXPECT_NE(unknown_repo.out.find("404"), std::string::npos) << unknown_repo.out;
+
+    auto untrusted = run_process(
+        std::string(HOIST_BINARY) + " digest " + source->host_port() + "/cli/app:1.0 2>&1",
+        nullptr);
+    EXPECT_NE(untrusted.find("not trusted"), std::string::npos) << untrusted;
+}
+
+}  // namespace
+}  // namespace hoist
