@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source tools/lib/setup.sh
 source bench/lib.sh
 install_packages "${build_packages[@]}" docker-registry skopeo time bc procps
-configure_and_build build/release Release >/dev/null
+configure_and_build build/release Release -DHOIST_BENCH=ON >/dev/null
 
 layer_mib=${LAYER_MIB:-128}
 rounds=${ROUNDS:-1}

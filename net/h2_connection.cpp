@@ -2,6 +2,7 @@
 #include "net/h2_connection.hpp"
 
 #include <nghttp2/nghttp2.h>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -54,10 +55,18 @@ public:
             if (conn_->dead_) {
                 co_return *conn_->dead_;
             }
-            if (s->pending_out_size() < conn_->limits_.body_queue_bytes) {
-                conn_->session_.write_body(id_, bytes);
+            std::size_t limit = conn_->limits_.body_queue_bytes;
+            if (s->pending_out_size() < limit) {
+                // Queue only what fits: the rest waits, so memory stays bounded however
+                // large the piece the caller hands over.
+                std::size_t n = std::min(bytes.size(), limit - s->pending_out_size());
+                conn_->session_.write_body(id_, bytes.first(n));
                 conn_->kick_writer();
-                co_return result<void>{};
+                bytes = bytes.subspan(n);
+                if (bytes.empty()) {
+                    co_return result<void>{};
+                }
+                continue;
             }
             if (auto r = co_await park(until, "sending request body"); !r) {
                 co_return r.error();
@@ -81,8 +90,9 @@ public:
                 co_return fail(errc::stream_reset, "stream state lost");
             }
             if (s->head_complete) {
-                response_head head{s->status, s->headers, parse_content_length(s->headers)};
-                co_return head;
+                auto content_length = parse_content_length(s->headers);
+                co_return response_head{s->status, conn_->session_.take_headers(id_),
+                                        content_length};
             }
             if (s->closed) {
                 co_return stream_failure("no response");
@@ -102,8 +112,8 @@ public:
             if (s == nullptr) {
                 co_return fail(errc::stream_reset, "stream state lost");
             }
-            if (!s->body.empty()) {
-                std::string chunk = conn_->session_.take_body(id_);
+            if (s->body_size() > 0) {
+                std::string chunk = conn_->session_.take_body(id_, conn_->limits_.body_piece_bytes);
                 conn_->kick_writer();  // WINDOW_UPDATE may be due
                 co_return chunk;
             }
@@ -141,7 +151,13 @@ private:
     // Waits for stream activity. On deadline or cancellation the stream is reset, and only
     // the stream: the connection and its other requests carry on.
     asio::awaitable<result<void>> park(deadline until, std::string_view what) {
-        auto status = co_await wakeup_.wait(until);
+        auto [woken] = co_await wakeup_.async_wait(until);
+        auto status = wait_status::expired;
+        if (woken) {
+            auto state = co_await asio::this_coro::cancellation_state;
+            status = state.cancelled() == asio::cancellation_type::none ? wait_status::notified
+                                                                        : wait_status::cancelled;
+        }
         if (status == wait_status::notified) {
             co_return result<void>{};
         }
@@ -161,6 +177,7 @@ h2_connection::h2_connection(std::unique_ptr<transport> transport, h2_limits lim
                              std::function<void()> on_capacity)
     : transport_(std::move(transport)),
       limits_(limits),
+      authority_(transport_->where().authority()),
       session_(*this, limits.session),
       on_capacity_(std::move(on_capacity)),
       writer_wakeup_(transport_->executor()),
@@ -210,9 +227,8 @@ result<std::unique_ptr<http_exchange>> h2_connection::start(request_head head) {
     if (head.content_length && has_body) {
         head.headers.push_back({"content-length", std::to_string(*head.content_length)});
     }
-    auto id =
-        session_.submit_request(head.method, transport_->where().scheme,
-                                transport_->where().authority(), head.path, head.headers, has_body);
+    auto id = session_.submit_request(head.method, transport_->where().scheme, authority_,
+                                      head.path, head.headers, has_body);
     if (!id) {
         return id.error();
     }
@@ -253,6 +269,9 @@ asio::awaitable<void> h2_connection::read_loop(std::shared_ptr<h2_connection> /*
 
 asio::awaitable<void> h2_connection::write_loop(std::shared_ptr<h2_connection> /*self*/) {
     while (!dead_) {
+        // Let every coroutine that is ready run first: their requests then leave in one
+        // TLS write instead of one write each.
+        co_await asio::post(transport_->executor(), asio::use_awaitable);
         auto produced = session_.produce(write_buffer_, write_batch);
         if (!produced) {
             die(with_context(produced.error(), transport_->where().to_string()));

@@ -24,6 +24,8 @@ struct h2_limits {
     std::uint32_t max_streams = 256;
     /// Request body bytes queued per stream before `write_body` waits.
     std::size_t body_queue_bytes = 256u << 10;
+    /// Most response body bytes handed out by one `read_body`.
+    std::size_t body_piece_bytes = 256u << 10;
 };
 
 class h2_connection final : public http_connection,
@@ -57,10 +59,16 @@ private:
     void on_stream_activity(std::int32_t stream_id) override;
     void on_session_activity() override;
     void die(failure why);
-    void kick_writer() { writer_wakeup_.notify(); }
+    // Wakes the writer only when nghttp2 has frames to send: after most reads it has none.
+    void kick_writer() {
+        if (session_.wants_write()) {
+            writer_wakeup_.notify();
+        }
+    }
 
     std::unique_ptr<transport> transport_;
     h2_limits limits_;
+    std::string authority_;  ///< :authority of every request, computed once
     h2_session session_;
     std::function<void()> on_capacity_;
     wakeup writer_wakeup_;

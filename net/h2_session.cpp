@@ -37,6 +37,9 @@ struct h2_callbacks {
                 }
                 s->status = status;
             } else if (!n.empty() && n.front() != ':') {
+                if (s->headers.empty()) {
+                    s->headers.reserve(16);  // registries send about ten
+                }
                 s->headers.push_back(header{std::string(n), std::string(v)});
             }
         } catch (const std::bad_alloc&) {
@@ -140,6 +143,16 @@ struct h2_callbacks {
         return 0;
     }
 
+    // DATA frames as large as the peer accepts (up to our cap), not nghttp2's default 16 KiB.
+    static ssize_t data_length(nghttp2_session*, std::uint8_t, std::int32_t,
+                               std::int32_t session_window, std::int32_t stream_window,
+                               std::uint32_t remote_max_frame_size, void* user_data) noexcept {
+        std::int64_t cap = self(user_data).settings_.max_frame_size;
+        std::int64_t length =
+            std::min<std::int64_t>({cap, remote_max_frame_size, session_window, stream_window});
+        return static_cast<ssize_t>(std::max<std::int64_t>(length, 1));
+    }
+
     static ssize_t read_body(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buf,
                              std::size_t length, std::uint32_t* data_flags, nghttp2_data_source*,
                              void* user_data) noexcept {
@@ -187,6 +200,8 @@ nghttp2_session* make_client_session(h2_session* owner) {
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks,
                                                            &h2_callbacks::on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(callbacks, &h2_callbacks::on_error);
+    nghttp2_session_callbacks_set_data_source_read_length_callback(callbacks,
+                                                                   &h2_callbacks::data_length);
 
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) {
@@ -209,11 +224,14 @@ nghttp2_session* make_client_session(h2_session* owner) {
 }  // namespace
 
 h2_session::h2_session(h2_session_listener& listener, h2_settings settings)
-    : listener_(listener), session_(make_client_session(this), &nghttp2_session_del) {
+    : listener_(listener),
+      settings_(settings),
+      session_(make_client_session(this), &nghttp2_session_del) {
     const nghttp2_settings_entry entries[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.stream_window},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.max_header_list_size},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, settings.max_frame_size},
     };
     nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, entries,
                             sizeof(entries) / sizeof(entries[0]));
@@ -251,8 +269,9 @@ result<std::int32_t> h2_session::submit_request(std::string_view method, std::st
             const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(value.data())),
             name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
     };
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(headers.size() + 4);
+    // Reused: nghttp2 copies the header fields during submit, so one buffer serves all.
+    thread_local std::vector<nghttp2_nv> nva;
+    nva.clear();
     nva.push_back(make_nv(":method", method));
     nva.push_back(make_nv(":scheme", scheme));
     nva.push_back(make_nv(":authority", authority));
@@ -303,13 +322,33 @@ void h2_session::end_body(std::int32_t stream_id) {
     }
 }
 
-std::string h2_session::take_body(std::int32_t stream_id) {
+header_list h2_session::take_headers(std::int32_t stream_id) {
     auto* s = find(stream_id);
-    if (s == nullptr || s->body.empty()) {
+    return s == nullptr ? header_list() : std::move(s->headers);
+}
+
+std::string h2_session::take_body(std::int32_t stream_id, std::size_t max) {
+    auto* s = find(stream_id);
+    if (s == nullptr || s->body_size() == 0) {
         return {};
     }
-    std::string out = std::move(s->body);
-    s->body.clear();
+    std::string out;
+    if (s->body_offset == 0 && s->body.size() <= max) {
+        out = std::move(s->body);
+        s->body.clear();
+    } else {
+        std::size_t n = std::min(max, s->body_size());
+        out.assign(s->body, s->body_offset, n);
+        s->body_offset += n;
+        if (s->body_offset == s->body.size()) {
+            s->body.clear();
+            s->body_offset = 0;
+        } else if (s->body_offset > s->body.size() / 2) {
+            // Drop the taken half now and then: amortised O(1) per byte.
+            s->body.erase(0, s->body_offset);
+            s->body_offset = 0;
+        }
+    }
     nghttp2_session_consume(session_.get(), stream_id, out.size());
     return out;
 }
@@ -330,8 +369,8 @@ void h2_session::forget(std::int32_t stream_id) {
     if (!s.closed) {
         nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
     }
-    if (!s.body.empty()) {
-        nghttp2_session_consume(session_.get(), stream_id, s.body.size());
+    if (s.body_size() > 0) {
+        nghttp2_session_consume(session_.get(), stream_id, s.body_size());
     }
     streams_.erase(it);
 }
@@ -377,7 +416,11 @@ result<void> h2_session::produce(std::string& out, std::size_t limit) {
 void h2_session::shutdown() {
     if (!goaway_sent_) {
         goaway_sent_ = true;
-        nghttp2_session_terminate_session(session_.get(), NGHTTP2_NO_ERROR);
+        // A plain GOAWAY, not nghttp2_session_terminate_session: terminating drops every
+        // frame still queued (resets of abandoned streams, say), and the open streams
+        // deserve to finish. The session ends once no stream is left (want_read() == 0).
+        // Last stream id 0: as a client we accepted no pushed streams.
+        nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
     }
 }
 

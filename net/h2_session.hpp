@@ -8,6 +8,7 @@
 #include "net/error.hpp"
 #include "net/http_types.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -22,9 +23,12 @@ struct h2_settings {
     /// Receive window per stream. Large, because a blob download should never wait for
     /// WINDOW_UPDATE round trips; memory stays bounded because the window only reopens
     /// as the consumer takes bytes.
-    std::uint32_t stream_window = 8u << 20;
+    std::uint32_t stream_window = 4u << 20;
     /// Receive window of the whole connection: the bound on bytes buffered for all streams.
-    std::uint32_t connection_window = 32u << 20;
+    std::uint32_t connection_window = 16u << 20;
+    /// Largest frame the peer may send us (SETTINGS_MAX_FRAME_SIZE), and the most DATA we
+    /// put in one frame when the peer allows it: big frames cost both sides less CPU.
+    std::uint32_t max_frame_size = 256u << 10;
     /// Largest response header block accepted.
     std::uint32_t max_header_list_size = 64u << 10;
 };
@@ -46,8 +50,9 @@ struct h2_stream_state {
     // Response side.
     int status = 0;
     header_list headers;
-    bool head_complete = false;    ///< a final (non-1xx) response head has arrived
-    std::string body;              ///< received body bytes not yet taken
+    bool head_complete = false;  ///< a final (non-1xx) response head has arrived
+    std::string body;            ///< received body bytes; those before body_offset are taken
+    std::size_t body_offset = 0;
     bool remote_ended = false;     ///< END_STREAM received
     bool closed = false;           ///< the stream is closed (normally or by reset)
     std::uint32_t close_code = 0;  ///< HTTP/2 error code on close; 0 is NO_ERROR
@@ -60,6 +65,7 @@ struct h2_stream_state {
     bool out_deferred = false;  ///< nghttp2 is waiting for more body bytes
 
     std::size_t pending_out_size() const { return pending_out.size() - pending_offset; }
+    std::size_t body_size() const { return body.size() - body_offset; }
 };
 
 class h2_session {
@@ -83,8 +89,11 @@ public:
     /// The stream's state, or nullptr when the stream is unknown or forgotten.
     const h2_stream_state* stream(std::int32_t stream_id) const;
 
-    /// Moves out the received body bytes and reopens that much flow-control window.
-    std::string take_body(std::int32_t stream_id);
+    /// Moves out the response header fields (once the head is complete).
+    header_list take_headers(std::int32_t stream_id);
+
+    /// Takes up to `max` received body bytes and reopens that much flow-control window.
+    std::string take_body(std::int32_t stream_id, std::size_t max = SIZE_MAX);
 
     /// Sends RST_STREAM(code) unless the stream is already closed.
     void reset(std::int32_t stream_id, std::uint32_t code);
@@ -101,7 +110,8 @@ public:
     /// nothing more is ready.
     result<void> produce(std::string& out, std::size_t limit);
 
-    /// Queues GOAWAY(NO_ERROR): no new streams, the open ones finish.
+    /// Queues GOAWAY(NO_ERROR) after whatever is queued: no new streams, the open ones
+    /// finish, then the session ends.
     void shutdown();
 
     bool wants_write() const;
@@ -129,6 +139,7 @@ private:
     void record_failure(failure f);
 
     h2_session_listener& listener_;
+    h2_settings settings_;
     std::unique_ptr<nghttp2_session, void (*)(nghttp2_session*)> session_;
     std::unordered_map<std::int32_t, std::unique_ptr<h2_stream_state>> streams_;
     std::size_t open_streams_ = 0;

@@ -43,33 +43,37 @@ http_client::http_client(asio::any_io_executor executor, http_client_options opt
     : executor_(executor), options_(std::move(options)), tls_(options_.tls), tasks_(executor) {}
 
 http_client::~http_client() {
-    for (auto& [key, pool] : pools_) {
+    for (auto& pool : pools_) {
         pool->close_all();
     }
 }
 
 origin_pool& http_client::pool_for(const origin& where) {
-    std::string key = where.to_string() + (where.verify_tls ? "" : "#insecure");
-    auto it = pools_.find(key);
-    if (it == pools_.end()) {
-        it =
-            pools_.emplace(key, std::make_unique<origin_pool>(where, tls_, tasks_, options_.limits))
-                .first;
+    // A handful of origins per run: a linear scan beats building a key per request.
+    for (auto& pool : pools_) {
+        if (pool->where() == where) {
+            return *pool;
+        }
     }
-    return *it->second;
+    pools_.push_back(std::make_unique<origin_pool>(where, tls_, tasks_, options_.limits));
+    return *pools_.back();
 }
 
-asio::awaitable<result<std::unique_ptr<http_exchange>>> http_client::start(origin where,
+// Not a coroutine itself: one frame less on the path of every request.
+asio::awaitable<result<std::unique_ptr<http_exchange>>> http_client::start(const origin& where,
                                                                            request_head head,
                                                                            deadline until) {
     head.headers.push_back({"user-agent", options_.user_agent});
-    co_return co_await pool_for(where).start(std::move(head), until);
+    return pool_for(where).start(std::move(head), until);
 }
 
-asio::awaitable<result<http_response>> http_client::send(http_request request, deadline until,
-                                                         std::size_t max_body) {
-    std::string what =
-        request.method + " " + request.target.where.to_string() + request.target.target;
+// lifetime: `request` is owned by the caller, who awaits the whole call.
+asio::awaitable<result<http_response>> http_client::send(const http_request& request,
+                                                         deadline until, std::size_t max_body) {
+    // Built only on failure: this is the path of every registry request.
+    auto what = [&] {
+        return request.method + " " + request.target.where.to_string() + request.target.target;
+    };
     failure last;
     for (int attempt = 0; attempt < std::max(1, options_.replay_attempts); ++attempt) {
         if (attempt > 0) {
@@ -79,14 +83,14 @@ asio::awaitable<result<http_response>> http_client::send(http_request request, d
                           request.body.size()};
         auto exchange = co_await start(request.target.where, std::move(head), until);
         if (!exchange) {
-            co_return with_context(exchange.error(), what);
+            co_return with_context(exchange.error(), what());
         }
-        bool wrote = true;
         if (!request.body.empty()) {
-            auto w = co_await (*exchange)->write_body(as_bytes(request.body), until);
-            wrote = w.has_value();
-            if (wrote) {
-                wrote = (co_await (*exchange)->finish_body(until)).has_value();
+            // A server may answer before reading the whole body (a 401, say): its answer
+            // is what counts, so a failed write is judged by the response below.
+            auto written = co_await (*exchange)->write_body(as_bytes(request.body), until);
+            if (written) {
+                (void)co_await (*exchange)->finish_body(until);
             }
         }
         auto head_result = co_await (*exchange)->read_head(until);
@@ -98,40 +102,53 @@ asio::awaitable<result<http_response>> http_client::send(http_request request, d
             if (replayable && !until.expired()) {
                 continue;
             }
-            co_return with_context(std::move(last), what);
+            co_return with_context(std::move(last), what());
         }
-        (void)wrote;  // a server may answer early without reading the body; its answer counts
         http_response response{head_result->status, std::move(head_result->headers), {}};
-        if (head_result->content_length && *head_result->content_length > max_body) {
+        // A HEAD response's Content-Length is the size of what a GET would return.
+        bool has_body = request.method != "HEAD";
+        if (has_body && head_result->content_length && *head_result->content_length > max_body) {
             co_return fail(errc::body_too_large,
-                           what + ": response body of " +
+                           what() + ": response body of " +
                                std::to_string(*head_result->content_length) + " bytes over " +
                                std::to_string(max_body),
                            response.status);
         }
-        auto body = co_await read_all(**exchange, until, max_body);
-        if (!body) {
-            co_return with_context(body.error(), what);
+        if (has_body && head_result->content_length != 0u) {
+            auto body = co_await read_all(**exchange, until, max_body);
+            if (!body) {
+                co_return with_context(body.error(), what());
+            }
+            response.body = std::move(*body);
+        } else {
+            // Nothing to read, but the end of the stream must still be seen for HTTP/1.1
+            // to reuse the connection.
+            auto end = co_await (*exchange)->read_body(until);
+            if (!end) {
+                co_return with_context(end.error(), what());
+            }
         }
-        response.body = std::move(*body);
         co_return response;
     }
-    co_return with_context(std::move(last), what);
+    co_return with_context(std::move(last), what());
 }
 
 asio::awaitable<void> http_client::shutdown() {
-    for (auto& [key, pool] : pools_) {
-        pool->drain_idle();
+    // Gracefully first: HTTP/2 connections send what they still hold (resets of abandoned
+    // streams among it) and GOAWAY, and end by themselves; then whatever remains is closed.
+    for (auto& pool : pools_) {
+        pool->drain_all();
     }
-    for (auto& [key, pool] : pools_) {
+    co_await tasks_.join(deadline::from_now(std::chrono::seconds(2)));
+    for (auto& pool : pools_) {
         pool->close_all();
     }
-    co_await tasks_.join();
+    co_await tasks_.join(deadline());
 }
 
 client_stats http_client::stats() const {
     client_stats out;
-    for (const auto& [key, pool] : pools_) {
+    for (const auto& pool : pools_) {
         out.connections_opened += pool->stats().connections_opened;
         out.h2_connections_opened += pool->stats().h2_connections_opened;
         out.requests += pool->stats().requests_started;

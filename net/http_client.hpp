@@ -13,9 +13,9 @@
 #include "net/task_tracker.hpp"
 #include "net/tls.hpp"
 
-#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hoist::net {
 
@@ -64,12 +64,14 @@ public:
     /// Sends a request with an in-memory body and reads the response body into memory,
     /// failing with body_too_large beyond `max_body` bytes. Requests refused before
     /// processing are replayed on another stream or connection.
-    asio::awaitable<result<http_response>> send(http_request request, deadline until,
+    // lifetime: `request` must outlive the call (the caller awaits it).
+    asio::awaitable<result<http_response>> send(const http_request& request, deadline until,
                                                 std::size_t max_body = 16u << 20);
 
     /// Starts a streaming exchange; the caller writes the body (if `head.content_length`
     /// is not 0) and reads the response through the returned exchange.
-    asio::awaitable<result<std::unique_ptr<http_exchange>>> start(origin where, request_head head,
+    asio::awaitable<result<std::unique_ptr<http_exchange>>> start(const origin& where,
+                                                                  request_head head,
                                                                   deadline until);
 
     /// Closes idle connections and waits until every connection loop has ended.
@@ -87,7 +89,7 @@ private:
     http_client_options options_;
     tls_client tls_;
     task_tracker tasks_;
-    std::map<std::string, std::unique_ptr<origin_pool>> pools_;
+    std::vector<std::unique_ptr<origin_pool>> pools_;
     std::size_t replays_ = 0;
 };
 

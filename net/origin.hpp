@@ -16,6 +16,9 @@ struct origin {
     std::uint16_t port = 443;
     /// False only for registries the user named insecure.
     bool verify_tls = true;
+    /// Offer only HTTP/1.1 in ALPN: for bulk transfers, which Go registries serve with
+    /// much less CPU over HTTP/1.1 connections than over HTTP/2 streams.
+    bool http1_only = false;
 
     bool is_tls() const { return scheme == "https"; }
     /// "host:port", or just "host" on the scheme's default port; IPv6 in brackets.

@@ -101,11 +101,9 @@ void origin_pool::close_all() {
     room_->notify_all();
 }
 
-void origin_pool::drain_idle() {
+void origin_pool::drain_all() {
     for (auto& c : connections_) {
-        if (c->active_requests() == 0) {
-            c->drain();
-        }
+        c->drain();
     }
     prune();
 }

@@ -45,8 +45,9 @@ public:
                                                                   deadline until);
     /// Closes every connection.
     void close_all();
-    /// Sends GOAWAY on idle HTTP/2 connections and closes idle HTTP/1.1 ones.
-    void drain_idle();
+    /// Stops taking requests: HTTP/2 connections flush what they hold, send GOAWAY and
+    /// end once their streams are done; idle HTTP/1.1 connections close.
+    void drain_all();
 
     const origin& where() const { return where_; }
     const pool_stats& stats() const { return stats_; }

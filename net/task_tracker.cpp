@@ -20,9 +20,12 @@ void task_tracker::spawn(asio::awaitable<void> task) {
     });
 }
 
-asio::awaitable<void> task_tracker::join() {
+asio::awaitable<void> task_tracker::join(deadline until) {
     while (running_ != 0) {
-        co_await idle_.wait(deadline());
+        auto status = co_await idle_.wait(until);
+        if (status != wait_status::notified) {
+            co_return;
+        }
     }
 }
 

@@ -20,8 +20,8 @@ public:
     /// Runs `task` on the tracker's executor. An exception escaping it is a bug and
     /// propagates out of io_context::run().
     void spawn(asio::awaitable<void> task);
-    /// Waits until every spawned task has finished.
-    asio::awaitable<void> join();
+    /// Waits until every spawned task has finished, or `until`.
+    asio::awaitable<void> join(deadline until);
     std::size_t running() const { return running_; }
 
 private:

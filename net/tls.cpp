@@ -108,8 +108,8 @@ const tls_options& tls_client::options() const {
 }
 
 result<boost::asio::ssl::context*> tls_client::impl::context_for(const origin& where) {
-    std::string key =
-        where.host + ":" + std::to_string(where.port) + (where.verify_tls ? "" : "/insecure");
+    std::string key = where.host + ":" + std::to_string(where.port) +
+                      (where.verify_tls ? "" : "/insecure") + (where.http1_only ? "/h1" : "");
     if (auto it = contexts.find(key); it != contexts.end()) {
         return it->second.get();
     }
@@ -119,7 +119,7 @@ result<boost::asio::ssl::context*> tls_client::impl::context_for(const origin& w
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     static constexpr unsigned char alpn_both[] = "\x02h2\x08http/1.1";
     static constexpr unsigned char alpn_h1[] = "\x08http/1.1";
-    if (options.offer_h2) {
+    if (options.offer_h2 && !where.http1_only) {
         SSL_CTX_set_alpn_protos(ctx, alpn_both, sizeof(alpn_both) - 1);
     } else {
         SSL_CTX_set_alpn_protos(ctx, alpn_h1, sizeof(alpn_h1) - 1);

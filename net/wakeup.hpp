@@ -27,6 +27,13 @@ public:
     asio::awaitable<wait_status> wait(deadline until);
     void notify() { timer_.cancel(); }
 
+    /// The bare timer wait behind `wait`, for hot paths that interpret it themselves
+    /// (no coroutine frame): no error means the deadline passed.
+    auto async_wait(deadline until) {
+        timer_.expires_at(until.when());
+        return timer_.async_wait(use_nothrow);
+    }
+
 private:
     asio::steady_timer timer_;
 };

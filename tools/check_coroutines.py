@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Flags code that g++ 12 compiles into double frees inside coroutines.
 
-g++ 12 mishandles the temporaries of a co_await expression in two ways that we have
-hit (double free, free of a non-heap pointer): a braced temporary or initializer list
-among the arguments of the awaited call, and co_await inside the ?: operator. Both are
-easy to write and invisible in review, so the test command refuses them."""
+g++ 12 mishandles the temporaries of a co_await expression in three ways that we have
+hit (double free, free of a non-heap pointer, a crash on resumption): a braced
+temporary or initializer list among the arguments of the awaited call, co_await inside
+the ?: operator, and co_await inside an if/while condition. All are easy to write and
+invisible in review, so the test command refuses them."""
 import pathlib
 import re
 import sys
@@ -26,8 +27,11 @@ for path in sorted(root.glob("**/*.[ch]pp")):
     for match in re.finditer(r"[?:]\s*co_await\b", text):
         line = text.count("\n", 0, match.start()) + 1
         problems.append(f"{path.relative_to(root)}:{line}: co_await inside ?:")
+    for match in re.finditer(r"\b(if|while)\s*\(\s*co_await\b", text):
+        line = text.count("\n", 0, match.start()) + 1
+        problems.append(f"{path.relative_to(root)}:{line}: co_await in a condition")
 for problem in problems:
     print(problem)
 if problems:
-    print("Build the temporary in a named variable before the co_await (g++ 12 bugs).")
+    print("Await into a named variable first, then use it (g++ 12 coroutine bugs).")
     sys.exit(1)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source tools/lib/setup.sh
 
 install_packages "${build_packages[@]}" docker-registry
-configure_and_build build/release Release -DHOIST_BENCH=OFF >/dev/null
+configure_and_build build/release Release >/dev/null
 
 bin=build/release/tools
 work=$(mktemp -d)

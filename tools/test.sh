@@ -10,7 +10,7 @@ install_packages "${build_packages[@]}" "${test_packages[@]}"
 python3 tools/check_coroutines.py
 
 jobs=$(nproc)
-configure_and_build build/release Release -DHOIST_WERROR=ON
+configure_and_build build/release Release -DHOIST_WERROR=ON -DHOIST_BENCH=ON
 # -O1 with line tables only: half the compile time of -O2 -g, the same findings.
 configure_and_build build/asan None "-DCMAKE_CXX_FLAGS=-O1 -g1" -DHOIST_SANITIZE=ON -DHOIST_WERROR=ON \
     -DHOIST_BENCH=OFF

@@ -124,17 +124,20 @@ asio::awaitable<result<std::optional<manifest_info>>> registry_client::head_mani
                        {},
                        {scope_for(repo.repository, false)},
                        max_error_body};
-    std::string what = "HEAD manifest " + repo.to_string() +
-                       (reference.starts_with("sha256:") ? "@" : ":") + reference;
+    // Built only on failure: this runs for every image of a promotion.
+    auto what = [&] {
+        return "HEAD manifest " + repo.to_string() +
+               (reference.starts_with("sha256:") ? "@" : ":") + reference;
+    };
     auto response = co_await session_.send(repo.registry, std::move(call), until);
     if (!response) {
-        co_return with_context(response.error(), what);
+        co_return with_context(response.error(), what());
     }
     if (response->status == 404) {
         co_return std::nullopt;
     }
     if (response->status != 200) {
-        co_return status_failure(*response, what);
+        co_return status_failure(*response, what());
     }
     auto digest = response->header("docker-content-digest");
     auto type = response->header("content-type");
@@ -152,7 +155,7 @@ asio::awaitable<result<std::optional<manifest_info>>> registry_client::head_mani
     }
     if (reference.starts_with("sha256:") && *digest != reference) {
         co_return fail(errc::digest_mismatch,
-                       what + ": registry answered for " + std::string(*digest));
+                       what() + ": registry answered for " + std::string(*digest));
     }
     manifest_info info{std::string(*digest),
                        type ? std::string(media_type_essence(*type)) : std::string(), 0};
@@ -165,8 +168,11 @@ asio::awaitable<result<std::optional<manifest_info>>> registry_client::head_mani
 asio::awaitable<result<fetched_manifest>> registry_client::get_manifest(repository_ref repo,
                                                                         std::string reference,
                                                                         deadline until) {
-    std::string what =
-        "manifest " + repo.to_string() + (reference.starts_with("sha256:") ? "@" : ":") + reference;
+    // Built only on failure: this runs for every image of a promotion.
+    auto what = [&] {
+        return "manifest " + repo.to_string() + (reference.starts_with("sha256:") ? "@" : ":") +
+               reference;
+    };
     registry_call call{"GET",
                        manifests_path(repo, reference),
                        {{"accept", std::string(manifest_accept_header())}},
@@ -176,22 +182,22 @@ asio::awaitable<result<fetched_manifest>> registry_client::get_manifest(reposito
     auto response = co_await session_.send(repo.registry, std::move(call), until);
     if (!response) {
         if (response.error().is(errc::body_too_large)) {
-            co_return fail(errc::manifest_too_large, what);
+            co_return fail(errc::manifest_too_large, what());
         }
-        co_return with_context(response.error(), what);
+        co_return with_context(response.error(), what());
     }
     if (response->status != 200) {
-        co_return status_failure(*response, what);
+        co_return status_failure(*response, what());
     }
     fetched_manifest out;
     out.body = std::move(response->body);
     out.digest = crypto::digest_of(out.body);
     if (reference.starts_with("sha256:") && out.digest != reference) {
-        co_return fail(errc::digest_mismatch, what + ": content hashes to " + out.digest);
+        co_return fail(errc::digest_mismatch, what() + ": content hashes to " + out.digest);
     }
     if (auto header = response->header("docker-content-digest");
         header && header->starts_with("sha256:") && *header != out.digest) {
-        co_return fail(errc::digest_mismatch, what + ": registry says " + std::string(*header) +
+        co_return fail(errc::digest_mismatch, what() + ": registry says " + std::string(*header) +
                                                   ", content hashes to " + out.digest);
     }
     if (auto type = response->header("content-type")) {
@@ -201,7 +207,7 @@ asio::awaitable<result<fetched_manifest>> registry_client::get_manifest(reposito
         // Registries serving OCI manifests without Content-Type: trust the body's mediaType.
         auto parsed = parse_manifest(out.body, out.media_type);
         if (!parsed) {
-            co_return with_context(parsed.error(), what);
+            co_return with_context(parsed.error(), what());
         }
         out.media_type = parsed->media_type;
     }
@@ -244,19 +250,20 @@ asio::awaitable<result<std::string>> registry_client::put_manifest(repository_re
 asio::awaitable<result<std::optional<std::int64_t>>> registry_client::head_blob(repository_ref repo,
                                                                                 std::string digest,
                                                                                 deadline until) {
-    std::string what = "HEAD blob " + repo.to_string() + "@" + digest;
+    // Built only on failure: this runs for every image of a promotion.
+    auto what = [&] { return "HEAD blob " + repo.to_string() + "@" + digest; };
     registry_call call{
         "HEAD",        blobs_path(repo, digest), {}, {}, {scope_for(repo.repository, false)},
         max_error_body};
     auto response = co_await session_.send(repo.registry, std::move(call), until);
     if (!response) {
-        co_return with_context(response.error(), what);
+        co_return with_context(response.error(), what());
     }
     if (response->status == 404) {
         co_return std::nullopt;
     }
     if (response->status != 200 && response->status != 307) {
-        co_return status_failure(*response, what);
+        co_return status_failure(*response, what());
     }
     std::int64_t size = -1;
     if (auto length = response->header("content-length")) {
@@ -275,6 +282,8 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
     }
     std::vector<std::string> scopes{scope_for(repo.repository, false)};
     url target{*home, blobs_path(repo, digest)};
+    bool bulk = is_bulk(expected_size);
+    target.where.http1_only = bulk;
     bool auth_refreshed = false;
     for (int redirects = 0;;) {
         header_list headers;
@@ -339,6 +348,7 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
                                what + ": redirect from https to " + next->where.to_string());
             }
             target = std::move(*next);
+            target.where.http1_only = bulk;
             continue;
         }
         http_response response{head->status, head->headers, {}};
@@ -474,7 +484,8 @@ asio::awaitable<result<void>> registry_client::upload_monolithic(
                        {{"content-type", std::string("application/octet-stream")}},
                        std::move(body),
                        {scope_for(repo.repository, true)},
-                       max_error_body};
+                       max_error_body,
+                       is_bulk(size)};
     auto response = co_await session_.send(repo.registry, std::move(call), until);
     if (!response) {
         co_return response.error();
@@ -506,6 +517,10 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
         if (!target) {
             co_return target.error();
         }
+        if (same_origin(target->where, *home)) {
+            target->where.verify_tls = home->verify_tls;  // an insecure registry stays one
+        }
+        target->where.http1_only = is_bulk(size);
         header_list headers{{"content-type", std::string("application/octet-stream")},
                             {"content-range", std::to_string(offset) + "-" +
                                                   std::to_string(offset + chunk_size - 1)}};

@@ -33,6 +33,10 @@ struct registry_client_options {
     /// Pages followed at most before a listing is declared a loop.
     std::size_t max_pages = 100'000;
     int max_redirects = 5;
+    /// Blobs at least this large travel over dedicated HTTP/1.1 connections, the rest over
+    /// the shared HTTP/2 ones: Go registries serve bulk bodies with less CPU over HTTP/1.1.
+    /// 0 sends everything over HTTP/2.
+    std::uint64_t bulk_threshold = 1u << 20;
     /// A blob transfer that moves no byte for this long has stalled.
     std::chrono::milliseconds stall_timeout{60'000};
 };
@@ -175,6 +179,10 @@ private:
                                                  std::string digest, std::int64_t size,
                                                  blob_source& source, deadline until);
     asio::awaitable<void> cancel_upload(repository_ref repo, std::string location);
+    bool is_bulk(std::int64_t size) const {
+        return options_.bulk_threshold != 0 && size >= 0 &&
+               static_cast<std::uint64_t>(size) >= options_.bulk_threshold;
+    }
     asio::awaitable<result<std::vector<std::string>>> paginate(std::string registry,
                                                                std::string first_page,
                                                                std::vector<std::string> scopes,

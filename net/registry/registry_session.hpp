@@ -41,6 +41,8 @@ struct registry_call {
     std::string body;
     std::vector<std::string> scopes;  ///< e.g. {"repository:foo/bar:pull"}
     std::size_t max_body = 16u << 20;
+    /// A large body: send it over an HTTP/1.1 connection of its own (see bulk_threshold).
+    bool bulk = false;
 };
 
 struct session_stats {

@@ -358,8 +358,7 @@ TEST_F(RegistryClient, ManyConcurrentRequestsShareFewConnections) {
             return testkit::push_image(c, target, "x", image, soon());
         });
     ASSERT_TRUE(pushed.has_value());
-    // 600 HEADs at once: docker-registry allows 250 streams per connection, so the pool
-    // needs exactly three connections, no more.
+    // 600 HEADs at once: docker-registry allows 250 streams per connection.
     testsupport::run_stats stats;
     auto ok = run_client<std::size_t>(
         trusting_all(),
@@ -371,7 +370,10 @@ TEST_F(RegistryClient, ManyConcurrentRequestsShareFewConnections) {
         },
         &stats);
     EXPECT_EQ(ok, 600u);
-    EXPECT_EQ(stats.http.h2_connections_opened, 3u);
+    // More than one connection (250 streams cannot carry 600 requests at once), never
+    // more than three; fewer when early answers free streams while a connection opens.
+    EXPECT_GE(stats.http.h2_connections_opened, 2u);
+    EXPECT_LE(stats.http.h2_connections_opened, 3u);
 }
 
 }  // namespace

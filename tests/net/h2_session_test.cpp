@@ -66,8 +66,8 @@ public:
         bodies_out[id] = std::move(body);
         offsets_[id] = 0;
         std::string code = std::to_string(status);
-        nghttp2_nv nv[] = {{(uint8_t*)":status", (uint8_t*)code.data(), 7, code.size(),
-                            NGHTTP2_NV_FLAG_NONE}};
+        nghttp2_nv nv[] = {
+            {(uint8_t*)":status", (uint8_t*)code.data(), 7, code.size(), NGHTTP2_NV_FLAG_NONE}};
         nghttp2_data_provider provider{};
         provider.read_callback = &read_body;
         nghttp2_submit_response(session_, id, nv, 1, &provider);
@@ -91,8 +91,7 @@ private:
     }
     static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* user) {
         auto& s = self(user);
-        bool request_frame =
-            frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA;
+        bool request_frame = frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA;
         if (request_frame && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
             auto& r = s.requests[frame->hd.stream_id];
             r.complete = true;
@@ -169,8 +168,8 @@ TEST(H2Session, GetReceivesHeadAndBody) {
     h2_session client(events);
     test_server server;
     server.respond = [](auto, auto&) { return test_server::response_plan{200, "hello"}; };
-    auto id = client.submit_request("GET", "https", "r.example", "/v2/", {{"accept", "*/*"}},
-                                    false);
+    auto id =
+        client.submit_request("GET", "https", "r.example", "/v2/", {{"accept", "*/*"}}, false);
     ASSERT_TRUE(id.has_value());
     pump(client, server);
     EXPECT_EQ(server.requests[*id].headers[":path"], "/v2/");
@@ -247,12 +246,12 @@ TEST(H2Session, DownloadStopsAtTheWindowUntilTheConsumerTakesBytes) {
     ASSERT_TRUE(id.has_value());
     pump(client, server);
     // Nothing taken yet: the buffered bytes are bounded by the stream window.
-    EXPECT_LE(client.stream(*id)->body.size(), settings.stream_window);
+    EXPECT_LE(client.stream(*id)->body_size(), settings.stream_window);
     std::string received;
     for (int i = 0; i < 1000 && !client.stream(*id)->remote_ended; ++i) {
         received += client.take_body(*id);
         pump(client, server);
-        EXPECT_LE(client.stream(*id)->body.size(), settings.stream_window);
+        EXPECT_LE(client.stream(*id)->body_size(), settings.stream_window);
     }
     received += client.take_body(*id);
     EXPECT_EQ(received, big);
@@ -286,8 +285,8 @@ TEST(H2Session, GoawayRefusesStreamsTheServerDidNotProcess) {
     auto second = client.submit_request("GET", "https", "r", "/2", {}, false);
     auto third = client.submit_request("GET", "https", "r", "/3", {}, false);
     // The GOAWAY names `first` as the last stream processed, before the others arrive.
-    nghttp2_submit_goaway(server.session(), NGHTTP2_FLAG_NONE, *first, NGHTTP2_NO_ERROR,
-                          nullptr, 0);
+    nghttp2_submit_goaway(server.session(), NGHTTP2_FLAG_NONE, *first, NGHTTP2_NO_ERROR, nullptr,
+                          0);
     server.answer(*first, 200, "done");
     pump(client, server);
     EXPECT_TRUE(client.goaway_received());
@@ -297,7 +296,8 @@ TEST(H2Session, GoawayRefusesStreamsTheServerDidNotProcess) {
     for (auto id : {*second, *third}) {
         ASSERT_NE(client.stream(id), nullptr);
         EXPECT_TRUE(client.stream(id)->closed);
-        EXPECT_EQ(client.stream(id)->close_code, static_cast<std::uint32_t>(NGHTTP2_REFUSED_STREAM));
+        EXPECT_EQ(client.stream(id)->close_code,
+                  static_cast<std::uint32_t>(NGHTTP2_REFUSED_STREAM));
     }
     EXPECT_FALSE(client.submit_request("GET", "https", "r", "/4", {}, false).has_value());
 }
@@ -322,8 +322,7 @@ TEST(H2Session, InterimResponseIsSkipped) {
     pump(client, server);
     nghttp2_nv interim[] = {{(uint8_t*)":status", (uint8_t*)"103", 7, 3, NGHTTP2_NV_FLAG_NONE},
                             {(uint8_t*)"link", (uint8_t*)"</x>", 4, 4, NGHTTP2_NV_FLAG_NONE}};
-    nghttp2_submit_headers(server.session(), NGHTTP2_FLAG_NONE, *id, nullptr, interim, 2,
-                           nullptr);
+    nghttp2_submit_headers(server.session(), NGHTTP2_FLAG_NONE, *id, nullptr, interim, 2, nullptr);
     pump(client, server);
     EXPECT_FALSE(client.stream(*id)->head_complete);
     server.answer(*id, 404, "nope");

@@ -18,6 +18,8 @@ namespace hoist::testsupport {
 
 struct client_setup {
     std::vector<std::string> ca_files;
+    /// certs.d-style folders of `<host:port>/ca.crt`; none by default.
+    std::vector<std::string> certs_dirs;
     std::vector<std::string> insecure_registries;
     /// Credential files (docker config.json format); none means no credentials.
     std::vector<std::string> auth_files;
@@ -41,6 +43,7 @@ T run_client(const client_setup& setup,
     asio::io_context io;
     net::http_client_options http_options;
     http_options.tls.ca_files = setup.ca_files;
+    http_options.tls.certs_dirs = setup.certs_dirs;
     http_options.tls.offer_h2 = !setup.http1_only;
     http_options.limits = setup.limits;
     net::http_client http(io.get_executor(), http_options);

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -75,16 +76,46 @@ struct scripted_server::impl {
                 }
                 request.headers.push_back({name, value});
             }
-            if (buffer.size() < length) {
-                auto [read_error, got] = co_await asio::async_read(
-                    socket, asio::dynamic_buffer(buffer),
-                    asio::transfer_exactly(length - buffer.size()), as_nothrow);
-                if (read_error) {
-                    co_return;
-                }
+            bool chunked_request = false;
+            for (const auto& h : request.headers) {
+                chunked_request |= h.name == "transfer-encoding" && h.value == "chunked";
             }
-            request.body = buffer.substr(0, length);
-            buffer.erase(0, length);
+            if (chunked_request) {
+                // Chunks until the zero-size one; no trailers from our client.
+                for (;;) {
+                    auto [size_error, line_end] = co_await asio::async_read_until(
+                        socket, asio::dynamic_buffer(buffer), "\r\n", as_nothrow);
+                    if (size_error) {
+                        co_return;
+                    }
+                    std::size_t size = std::stoul(buffer.substr(0, line_end), nullptr, 16);
+                    buffer.erase(0, line_end);
+                    if (buffer.size() < size + 2) {
+                        auto [read_error, got] = co_await asio::async_read(
+                            socket, asio::dynamic_buffer(buffer),
+                            asio::transfer_exactly(size + 2 - buffer.size()), as_nothrow);
+                        if (read_error) {
+                            co_return;
+                        }
+                    }
+                    request.body += buffer.substr(0, size);
+                    buffer.erase(0, size + 2);
+                    if (size == 0) {
+                        break;
+                    }
+                }
+            } else {
+                if (buffer.size() < length) {
+                    auto [read_error, got] = co_await asio::async_read(
+                        socket, asio::dynamic_buffer(buffer),
+                        asio::transfer_exactly(length - buffer.size()), as_nothrow);
+                    if (read_error) {
+                        co_return;
+                    }
+                }
+                request.body = buffer.substr(0, length);
+                buffer.erase(0, length);
+            }
             scripted_response response = respond(request);
             {
                 std::lock_guard lock(mutex);
@@ -94,10 +125,21 @@ struct scripted_server::impl {
             for (const auto& h : response.headers) {
                 out += h.name + ": " + h.value + "\r\n";
             }
-            out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
-            if (request.method != "HEAD") {
-                out += response.cut_after ? response.body.substr(0, *response.cut_after)
-                                          : response.body;
+            if (response.chunked) {
+                out += "Transfer-Encoding: chunked\r\n\r\n";
+                for (std::size_t at = 0; at < response.body.size(); at += 1000) {
+                    std::string piece = response.body.substr(at, 1000);
+                    char size[16];
+                    std::snprintf(size, sizeof(size), "%zx", piece.size());
+                    out += std::string(size) + ";ext=1\r\n" + piece + "\r\n";
+                }
+                out += "0\r\nX-Trailer: t\r\n\r\n";
+            } else {
+                out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
+                if (request.method != "HEAD") {
+                    out += response.cut_after ? response.body.substr(0, *response.cut_after)
+                                              : response.body;
+                }
             }
             auto [write_error, written] =
                 co_await asio::async_write(socket, asio::buffer(out), as_nothrow);

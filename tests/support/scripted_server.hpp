@@ -28,10 +28,12 @@ struct scripted_response {
     std::string body;
     /// Announce the whole body's length but close the connection after this many bytes.
     std::optional<std::size_t> cut_after;
+    /// Send the body with Transfer-Encoding: chunked (with extensions and a trailer).
+    bool chunked = false;
 };
 
 inline scripted_response reply(int status, net::header_list headers = {}, std::string body = {}) {
-    return scripted_response{status, std::move(headers), std::move(body), std::nullopt};
+    return scripted_response{status, std::move(headers), std::move(body), std::nullopt, false};
 }
 
 class scripted_server {

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// The HTTP/2 connection and pool over real TLS sockets on 127.0.0.1, against a scripted
+// server: GOAWAY in the middle of a burst, a response that never comes, a reset stream.
+#include "net/http_client.hpp"
+#include "tests/support/h2_test_server.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace hoist::net {
+namespace {
+
+using testsupport::h2_request;
+using testsupport::h2_response;
+using testsupport::h2_server_options;
+using testsupport::h2_test_server;
+
+struct outcome {
+    std::string path;
+    result<http_response> response = fail(errc::cancelled);
+};
+
+// lifetime: `client` and `into` belong to the test body, which runs the io_context
+// until every request is done.
+asio::awaitable<void> fetch(http_client& client, url target, deadline until, outcome* into) {
+    http_request request{"GET", target, {}, {}};
+    into->path = target.target;
+    into->response = co_await client.send(request, until);
+}
+
+// Sends all `paths` at once, each with its own deadline, and waits for all answers.
+std::vector<outcome> fetch_all(http_client_options options, const h2_test_server& server,
+                               std::vector<std::pair<std::string, std::chrono::milliseconds>> paths,
+                               client_stats* stats = nullptr) {
+    asio::io_context io;
+    options.tls.ca_files = {server.ca_file()};
+    http_client client(io.get_executor(), options);
+    std::vector<outcome> outcomes(paths.size());
+    auto base = parse_url("https://" + server.host_port() + "/").value();
+    std::size_t pending = paths.size();
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        url target = base;
+        target.target = paths[i].first;
+        asio::co_spawn(io, fetch(client, target, deadline::from_now(paths[i].second), &outcomes[i]),
+                       [&](std::exception_ptr e) {
+                           if (e) {
+                               std::rethrow_exception(e);
+                           }
+                           if (--pending == 0) {
+                               asio::co_spawn(io, client.shutdown(), asio::detached);
+                           }
+                       });
+    }
+    io.run();
+    if (stats) {
+        *stats = client.stats();
+    }
+    return outcomes;
+}
+
+h2_response echo_path(const h2_request& r) {
+    return h2_response{200, {}, "body of " + r.path};
+}
+
+TEST(H2Connection, GoawayRetriesUnprocessedRequestsOnANewConnection) {
+    h2_server_options options;
+    options.goaway_after = 1;  // the first connection answers one request, then goes away
+    h2_test_server server(echo_path, options);
+    std::vector<std::pair<std::string, std::chrono::milliseconds>> paths;
+    for (int i = 0; i < 6; ++i) {
+        paths.emplace_back("/item/" + std::to_string(i), std::chrono::seconds(10));
+    }
+    client_stats stats;
+    auto outcomes = fetch_all({}, server, paths, &stats);
+    for (const auto& o : outcomes) {
+        ASSERT_TRUE(o.response.has_value()) << o.path << ": " << o.response.error().message();
+        EXPECT_EQ(o.response->body, "body of " + o.path);
+    }
+    EXPECT_EQ(server.connections_accepted(), 2u);
+    EXPECT_EQ(stats.replays, 5u);  // all but the one the first connection processed
+    // No request was processed twice: the server saw each path once.
+    auto seen = server.requests();
+    EXPECT_EQ(seen.size(), 6u);
+}
+
+TEST(H2Connection, StalledResponseTimesOutAloneAndItsStreamIsReset) {
+    h2_test_server server([](const h2_request& r) {
+        return r.path == "/slow" ? h2_response{200, {}, "", true} : echo_path(r);
+    });
+    client_stats stats;
+    auto outcomes = fetch_all({}, server,
+                              {{"/slow", std::chrono::milliseconds(300)},
+                               {"/a", std::chrono::seconds(10)},
+                               {"/b", std::chrono::seconds(10)}},
+                              &stats);
+    ASSERT_FALSE(outcomes[0].response.has_value());
+    EXPECT_TRUE(outcomes[0].response.error().is(errc::timeout))
+        << outcomes[0].response.error().message();
+    EXPECT_TRUE(outcomes[1].response.has_value());
+    EXPECT_TRUE(outcomes[2].response.has_value());
+    EXPECT_EQ(server.connections_accepted(), 1u);
+    ASSERT_TRUE(server.wait_for_resets(1, std::chrono::seconds(5)));
+    ASSERT_EQ(server.resets_received().size(), 1u);
+    EXPECT_EQ(server.resets_received()[0].first, server.requests()[0].stream_id);
+}
+
+TEST(H2Connection, ResetStreamFailsOnlyThatRequest) {
+    h2_test_server server([](const h2_request& r) {
+        return r.path == "/broken" ? h2_response{0, {}, "", false, true} : echo_path(r);
+    });
+    auto outcomes = fetch_all(
+        {}, server, {{"/broken", std::chrono::seconds(10)}, {"/fine", std::chrono::seconds(10)}});
+    ASSERT_FALSE(outcomes[0].response.has_value());
+    EXPECT_TRUE(outcomes[0].response.error().is(errc::stream_reset))
+        << outcomes[0].response.error().message();
+    ASSERT_TRUE(outcomes[1].response.has_value());
+    EXPECT_EQ(outcomes[1].response->body, "body of /fine");
+    EXPECT_EQ(server.connections_accepted(), 1u);
+}
+
+TEST(H2Connection, StreamLimitOfThePeerIsRespected) {
+    h2_server_options options;
+    options.max_concurrent_streams = 2;
+    h2_test_server server(echo_path, options);
+    std::vector<std::pair<std::string, std::chrono::milliseconds>> paths;
+    for (int i = 0; i < 9; ++i) {
+        paths.emplace_back("/n/" + std::to_string(i), std::chrono::seconds(10));
+    }
+    http_client_options client_options;
+    client_options.limits.max_h2_connections = 2;
+    auto outcomes = fetch_all(client_options, server, paths);
+    for (const auto& o : outcomes) {
+        EXPECT_TRUE(o.response.has_value()) << o.path;
+    }
+    // Nine requests, two streams a connection, two connections at most: the pool opened
+    // the second connection and queued the rest rather than breaking the peer's limit.
+    EXPECT_EQ(server.connections_accepted(), 2u);
+}
+
+}  // namespace
+}  // namespace hoist::net
