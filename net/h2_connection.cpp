@@ -181,13 +181,15 @@ h2_connection::h2_connection(std::unique_ptr<transport> transport, h2_limits lim
       session_(*this, limits.session),
       on_capacity_(std::move(on_capacity)),
       writer_wakeup_(transport_->executor()),
-      read_buffer_(read_chunk) {}
+      read_buffer_(read_chunk),
+      watchdog_wakeup_(transport_->executor()) {}
 
 h2_connection::~h2_connection() = default;
 
 void h2_connection::run(task_tracker& tasks) {
     tasks.spawn(read_loop(shared_from_this()));
     tasks.spawn(write_loop(shared_from_this()));
+    tasks.spawn(watchdog(shared_from_this()));
 }
 
 asio::awaitable<result<void>> h2_connection::wait_ready(deadline until) {
@@ -255,6 +257,8 @@ asio::awaitable<void> h2_connection::read_loop(std::shared_ptr<h2_connection> /*
             die(n.error());
             break;
         }
+        last_read_ = clock::now();
+        ping_outstanding_ = false;
         auto fed = session_.feed(std::span(read_buffer_.data(), *n));
         if (!fed) {
             die(with_context(fed.error(), transport_->where().to_string()));
@@ -285,12 +289,46 @@ asio::awaitable<void> h2_connection::write_loop(std::shared_ptr<h2_connection> /
             co_await writer_wakeup_.wait(deadline());
             continue;
         }
+        write_started_ = clock::now();
         auto written = co_await transport_->write(std::span(
             reinterpret_cast<const std::uint8_t*>(write_buffer_.data()), write_buffer_.size()));
+        write_started_.reset();
         write_buffer_.clear();
         if (!written) {
             die(written.error());
             break;
+        }
+    }
+}
+
+// Wakes up a few times per stall period: a stuck write, or open streams with nothing
+// received (a PING goes out at half time; its answer counts as something received).
+asio::awaitable<void> h2_connection::watchdog(std::shared_ptr<h2_connection> /*self*/) {
+    auto stall = limits_.stall_timeout;
+    auto period = std::max<clock::duration>(stall / 4, std::chrono::milliseconds(10));
+    while (!dead_) {
+        co_await watchdog_wakeup_.wait(deadline::from_now(period));
+        if (dead_) {
+            break;
+        }
+        auto now = clock::now();
+        if (write_started_ && now - *write_started_ > stall) {
+            die(fail(errc::timeout, transport_->where().to_string() + ": write stalled"));
+            break;
+        }
+        if (session_.open_streams() == 0) {
+            last_read_ = now;  // idle is not stalled
+            continue;
+        }
+        if (now - last_read_ > stall) {
+            die(fail(errc::timeout,
+                     transport_->where().to_string() + ": nothing received, connection stalled"));
+            break;
+        }
+        if (now - last_read_ > stall / 2 && !ping_outstanding_) {
+            ping_outstanding_ = true;
+            session_.ping();
+            kick_writer();
         }
     }
 }
@@ -315,6 +353,7 @@ void h2_connection::die(failure why) {
     dead_ = std::move(why);
     transport_->close();
     writer_wakeup_.notify();
+    watchdog_wakeup_.notify();
     for (auto& [id, w] : stream_wakeups_) {
         w->notify();
     }

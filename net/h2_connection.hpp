@@ -10,6 +10,7 @@
 #include "net/transport.hpp"
 #include "net/wakeup.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,6 +27,10 @@ struct h2_limits {
     std::size_t body_queue_bytes = 256u << 10;
     /// Most response body bytes handed out by one `read_body`.
     std::size_t body_piece_bytes = 256u << 10;
+    /// A connection whose write has not finished, or which has streams open but has
+    /// received nothing (not even the answer to a PING sent halfway) for this long, is
+    /// dead: its requests fail and the pool stops using it.
+    std::chrono::milliseconds stall_timeout{60'000};
 };
 
 class h2_connection final : public http_connection,
@@ -56,6 +61,7 @@ private:
 
     asio::awaitable<void> read_loop(std::shared_ptr<h2_connection> self);
     asio::awaitable<void> write_loop(std::shared_ptr<h2_connection> self);
+    asio::awaitable<void> watchdog(std::shared_ptr<h2_connection> self);
     void on_stream_activity(std::int32_t stream_id) override;
     void on_session_activity() override;
     void die(failure why);
@@ -77,6 +83,11 @@ private:
     std::optional<failure> dead_;
     std::vector<std::uint8_t> read_buffer_;
     std::string write_buffer_;
+    using clock = std::chrono::steady_clock;
+    clock::time_point last_read_ = clock::now();
+    std::optional<clock::time_point> write_started_;
+    bool ping_outstanding_ = false;
+    wakeup watchdog_wakeup_;
 };
 
 }  // namespace hoist::net

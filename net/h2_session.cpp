@@ -413,6 +413,10 @@ result<void> h2_session::produce(std::string& out, std::size_t limit) {
     return {};
 }
 
+void h2_session::ping() {
+    nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
+}
+
 void h2_session::shutdown() {
     if (!goaway_sent_) {
         goaway_sent_ = true;

@@ -110,6 +110,9 @@ public:
     /// nothing more is ready.
     result<void> produce(std::string& out, std::size_t limit);
 
+    /// Queues a PING; its ACK is ordinary input for `feed`.
+    void ping();
+
     /// Queues GOAWAY(NO_ERROR) after whatever is queued: no new streams, the open ones
     /// finish, then the session ends.
     void shutdown();

@@ -138,5 +138,28 @@ TEST(H2Connection, StreamLimitOfThePeerIsRespected) {
     EXPECT_EQ(server.connections_accepted(), 2u);
 }
 
+TEST(H2Connection, PeerThatHangsIsDeclaredDeadWithinTheStallTimeout) {
+    h2_server_options options;
+    options.freeze_after = 1;  // the first connection answers once, then goes silent
+    h2_test_server server(echo_path, options);
+    http_client_options client_options;
+    client_options.limits.h2.stall_timeout = std::chrono::milliseconds(400);
+    // One request answered, then one into the silence: its own deadline is far away, but
+    // the unanswered PING gives the connection away well before.
+    auto outcomes =
+        fetch_all(client_options, server,
+                  {{"/first", std::chrono::seconds(30)}, {"/second", std::chrono::seconds(30)}});
+    int answered = outcomes[0].response.has_value() + outcomes[1].response.has_value();
+    EXPECT_EQ(answered, 1);
+    for (const auto& o : outcomes) {
+        if (!o.response) {
+            EXPECT_TRUE(o.response.error().is(errc::timeout)) << o.response.error().message();
+            // The watchdog's verdict, not the request's own (distant) deadline.
+            EXPECT_NE(o.response.error().message().find("stalled"), std::string::npos)
+                << o.response.error().message();
+        }
+    }
+}
+
 }  // namespace
 }  // namespace hoist::net

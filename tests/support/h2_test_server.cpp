@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -41,6 +42,7 @@ struct connection_state {
     std::map<std::int32_t, std::size_t> offsets;
     std::size_t answered = 0;
     bool goaway_sent = false;
+    bool frozen = false;
 };
 
 }  // namespace
@@ -104,8 +106,8 @@ struct h2_test_server::impl : impl_hooks {
         auto& s = state(user);
         bool ends_request = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
                             (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
-        if (!ends_request || s.goaway_sent) {
-            return 0;  // after our GOAWAY, later streams are left unprocessed on purpose
+        if (!ends_request || s.goaway_sent || s.frozen) {
+            return 0;  // after our GOAWAY (or freeze), later streams are left unprocessed
         }
         auto id = frame->hd.stream_id;
         auto request = s.incoming[id];
@@ -138,6 +140,10 @@ struct h2_test_server::impl : impl_hooks {
             nghttp2_submit_response(session, id, nv.data(), nv.size(), &provider);
         }
         ++s.answered;
+        const auto& freeze_after = s.hooks->options.freeze_after;
+        if (freeze_after && s.number == 1 && s.answered >= *freeze_after) {
+            s.frozen = true;
+        }
         const auto& goaway_after = s.hooks->options.goaway_after;
         if (goaway_after && s.number == 1 && s.answered == *goaway_after) {
             nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, nullptr, 0);
@@ -175,6 +181,10 @@ struct h2_test_server::impl : impl_hooks {
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &on_close);
         nghttp2_session_server_new(&s.session, callbacks, &s);
         nghttp2_session_callbacks_del(callbacks);
+        // Owned by the frame: a connection still hanging when the server stops is destroyed
+        // with its frame, and the session with it.
+        std::unique_ptr<nghttp2_session, decltype(&nghttp2_session_del)> owner(
+            s.session, &nghttp2_session_del);
         nghttp2_settings_entry settings[] = {
             {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams}};
         nghttp2_submit_settings(s.session, NGHTTP2_FLAG_NONE, settings, 1);
@@ -196,12 +206,17 @@ struct h2_test_server::impl : impl_hooks {
             if (!nghttp2_session_want_read(s.session) && !nghttp2_session_want_write(s.session)) {
                 break;
             }
+            if (s.frozen) {
+                // Hang on to the socket without a word until the server stops.
+                asio::steady_timer forever(io, std::chrono::hours(24));
+                co_await forever.async_wait(nothrow);
+                break;
+            }
             auto [read_error, got] = co_await stream.async_read_some(asio::buffer(buffer), nothrow);
             if (read_error || nghttp2_session_mem_recv(s.session, buffer.data(), got) < 0) {
                 break;
             }
         }
-        nghttp2_session_del(s.session);
     }
 
     asio::awaitable<void> accept_loop() {

@@ -38,6 +38,9 @@ struct h2_server_options {
     /// On the first connection only: answer this many requests, then send GOAWAY naming
     /// the last of them and ignore the rest (which the client must retry elsewhere).
     std::optional<std::size_t> goaway_after;
+    /// On the first connection only: after this many requests, stop reading and writing
+    /// altogether (a peer that hangs without closing).
+    std::optional<std::size_t> freeze_after;
 };
 
 class h2_test_server {
