@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Micro-benchmarks of the CPU work on hoist's request path: hashing, JSON parsing of
-// manifests and tag lists, header parsing, reference parsing.
+// manifests and tag lists, header parsing, reference parsing; and of planning: loading
+// and validating the k8s.io manifests, computing their edges.
 #include "crypto/sha256.hpp"
+#include "engine/manifest/loader.hpp"
+#include "engine/plan/edges.hpp"
 #include "net/registry/listing.hpp"
 #include "net/registry/manifest_parse.hpp"
 #include "net/registry/reference.hpp"
@@ -79,6 +82,35 @@ void BM_ParseReference(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_ParseReference);
+
+// The whole k8s.io corpus (2.2 MB of YAML, 150 files): parse and validate, on one thread
+// and on one per CPU.
+void BM_LoadK8sCorpus(benchmark::State& state) {
+    engine::load_options options;
+    options.threads = static_cast<unsigned>(state.range(0));
+    std::size_t manifests = 0;
+    for (auto _ : state) {
+        auto set = engine::load_thin_manifests(HOIST_K8SIO_DIR, options);
+        manifests = set.manifests.size();
+        benchmark::DoNotOptimize(set);
+    }
+    state.counters["manifests"] = static_cast<double>(manifests);
+    state.SetBytesProcessed(state.iterations() * 2'225'304);
+}
+BENCHMARK(BM_LoadK8sCorpus)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The ~720,000 edges of the corpus.
+void BM_ComputeK8sEdges(benchmark::State& state) {
+    auto set = engine::load_thin_manifests(HOIST_K8SIO_DIR);
+    std::size_t edges = 0;
+    for (auto _ : state) {
+        auto computed = engine::compute_edges(set.manifests);
+        edges = computed.edges.size();
+        benchmark::DoNotOptimize(computed);
+    }
+    state.counters["edges"] = static_cast<double>(edges);
+}
+BENCHMARK(BM_ComputeK8sEdges)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hoist command line. Exit codes: 0 done, 1 failed, 2 bad invocation.
 #include "engine/image_copy.hpp"
+#include "tools/hoist/cip.hpp"
 #include "tools/hoist/context.hpp"
 
 #include <CLI/CLI.hpp>
@@ -129,6 +130,9 @@ int main(int argc, char** argv) {
     copy_command->add_option("--platform", copy_options.platform,
                              "Image to pick from an index without --all (os/arch[/variant])");
 
+    cip_options cip;
+    auto* cip_command = add_cip_command(app, cip);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -136,6 +140,9 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : exit_usage;
     }
 
+    if (cip_command->parsed()) {
+        return run_cip(cip, options);
+    }
     if (tags->parsed()) {
         auto repo = reg::parse_repository_ref(repository_text);
         if (!repo) {

@@ -4,7 +4,7 @@
 build_packages=(cmake ninja-build g++ pkg-config liburing-dev libboost1.81-dev libsimdjson-dev
     android-libboringssl-dev libnghttp2-dev libgtest-dev libbenchmark-dev libcli11-dev
     libyaml-cpp-dev libsodium-dev nlohmann-json3-dev)
-test_packages=(docker-registry skopeo nghttp2-client apache2-utils curl openssl ca-certificates python3)
+test_packages=(docker-registry skopeo nghttp2-client apache2-utils curl openssl ca-certificates python3 git)
 
 install_packages() {
     local missing=()
