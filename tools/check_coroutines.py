@@ -27,7 +27,10 @@ for path in sorted(root.glob("**/*.[ch]pp")):
     for match in re.finditer(r"[?:]\s*co_await\b", text):
         line = text.count("\n", 0, match.start()) + 1
         problems.append(f"{path.relative_to(root)}:{line}: co_await inside ?:")
-    for match in re.finditer(r"\b(if|while)\s*\(\s*co_await\b", text):
+    # `if (auto r = co_await f(); !r)` and `if (auto r = co_await f())` are fine: the
+    # await initialises a variable. `if (!co_await f())` is not.
+    for match in re.finditer(r"\b(if|while)\s*\((?![^;{}]*;)(?![^;{}=]*=)[^;{}]*\bco_await\b",
+                             text):
         line = text.count("\n", 0, match.start()) + 1
         problems.append(f"{path.relative_to(root)}:{line}: co_await in a condition")
 for problem in problems:

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The demo on a fresh Debian 12 machine: builds hoist, starts two local TLS registries
-# (real docker-registry), pushes a small multi-arch sample image to the first, copies it
-# with `hoist copy --all` to the second, and shows that every digest survived.
+# (real docker-registry), generates a staging set (repositories x tags, half of them
+# two-platform indexes, all on a shared base layer) with the thin manifests that promote
+# it, runs `hoist cip --confirm`, prints the report, and runs it again to show that a
+# finished promotion writes nothing.
+#   tools/demo.sh        (REPOSITORIES=20 TAGS=3 SEED=1 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib/setup.sh
 
-install_packages "${build_packages[@]}" docker-registry
+install_packages "${build_packages[@]}" docker-registry python3
 configure_and_build build/release Release >/dev/null
 
 bin=build/release/tools
@@ -24,28 +27,41 @@ source "$work/registries.env"
 trust=(--ca-file "$REG1_CA" --ca-file "$REG2_CA")
 
 echo "== two TLS registries: $REG1 (staging) and $REG2 (production)"
-echo "== pushing a sample image (linux/amd64, linux/arm64, linux/s390x; shared base layer)"
-"$bin/hoist-workload" "${trust[@]}" push "$REG1/demo/sample:v1.0" \
-    --platforms linux/amd64,linux/arm64,linux/s390x --layers 2 --layer-size 65536 --base-seed 7
+"$bin/hoist-workload" "${trust[@]}" set "$REG1/staging" \
+    --repositories "${REPOSITORIES:-20}" --tags "${TAGS:-3}" --seed "${SEED:-1}" \
+    --manifest-dir "$work/promo" --destination "$REG2/prod" --destination "$REG2/mirror"
+echo "== thin manifests written:"
+(cd "$work/promo" && find . -type f | sort | sed 's/^/   /')
 
-echo "== hoist copy --all"
-"$bin/hoist" "${trust[@]}" copy --all "$REG1/demo/sample:v1.0" "$REG2/demo/sample:v1.0"
+echo "== hoist cip --confirm --sign=false (signing comes with the supply-chain phases)"
+"$bin/hoist" "${trust[@]}" cip --thin-manifest-dir "$work/promo" --confirm --sign=false \
+    --report "$work/report.json"
 
-echo "== what each registry now says"
-for registry in "$REG1" "$REG2"; do
-    printf '%s/demo/sample:v1.0  %s\n' "$registry" \
-        "$("$bin/hoist" "${trust[@]}" digest "$registry/demo/sample:v1.0")"
-done
-echo "== tags at the destination: $("$bin/hoist" "${trust[@]}" tags "$REG2/demo/sample" | xargs)"
-echo "== the index, byte for byte as copied:"
-"$bin/hoist" "${trust[@]}" manifest "$REG2/demo/sample:v1.0"
-echo
-if cmp -s <("$bin/hoist" "${trust[@]}" manifest "$REG1/demo/sample:v1.0") \
-          <("$bin/hoist" "${trust[@]}" manifest "$REG2/demo/sample:v1.0"); then
-    echo "== identical manifests at source and destination"
+echo "== the report ($work/report.json), per phase:"
+python3 - "$work/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+for phase in report["phases"]:
+    if phase["ran"]:
+        print(f'   {phase["name"]:<10} {phase["status"]:<8} {phase["wall_seconds"]:7.3f} s '
+              f'{phase["http_requests"]:6} requests  {phase["message"]}')
+promote = report.get("promote", {})
+print("   promote:", ", ".join(f"{k} {v}" for k, v in promote.items()))
+PY
+
+echo "== byte-for-byte check of one index and its tag at both ends:"
+first_tag=$("$bin/hoist" "${trust[@]}" tags "$REG1/staging/img-000" | head -1)
+if cmp -s <("$bin/hoist" "${trust[@]}" manifest "$REG1/staging/img-000:$first_tag") \
+          <("$bin/hoist" "${trust[@]}" manifest "$REG2/prod/img-000:$first_tag"); then
+    echo "   staging/img-000:$first_tag and prod/img-000:$first_tag are identical"
 else
-    echo "== manifests differ!" >&2
+    echo "   manifests differ!" >&2
     exit 1
 fi
-echo "== protocol used (from the destination registry's access log):"
-grep -v readiness-probe "$REG2_LOG" | grep -o '"[A-Z]* [^ ]* HTTP/[0-9.]*" [0-9]*' | awk '{print $1, $3}' | sort | uniq -c
+
+echo "== run again: everything is present, nothing is written"
+"$bin/hoist" "${trust[@]}" cip --thin-manifest-dir "$work/promo" --confirm --sign=false |
+    grep -E '^plan:|^\[promote\]'
+echo "== requests the production registry served (from its access log):"
+grep -v readiness-probe "$REG2_LOG" | grep -o '"[A-Z]* [^ ]* HTTP/[0-9.]*" [0-9]*' |
+    tr -d '"' | awk '{print $1, $3, $4}' | sort | uniq -c

@@ -6,6 +6,7 @@
 #include "engine/image_copy.hpp"
 #include "net/registry/media_types.hpp"
 #include "tests/support/client_harness.hpp"
+#include "tests/support/skopeo.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
 #include "tools/testkit/token_server.hpp"
@@ -68,22 +69,10 @@ protected:
     }
 
     // The bytes skopeo reads for a reference, for byte-for-byte comparisons made by a
-    // client that is not ours.
+    // reader that is not ours.
     static std::string skopeo_raw(const registry_instance& r, const std::string& reference) {
-        fs::path certs = r.root_dir() / "skopeo-certs";
-        fs::create_directories(certs);
-        if (r.mode() != registry_instance::kind::plain) {
-            fs::copy_file(r.ca_file(), certs / "ca.crt", fs::copy_options::overwrite_existing);
-        }
-        std::string tls = r.mode() == registry_instance::kind::plain
-                              ? "--tls-verify=false"
-                              : "--cert-dir " + certs.string();
-        int status = 0;
-        auto out = run_process("skopeo inspect --raw " + tls + " docker://" + r.host_port() + "/" +
-                                   reference + " 2>&1",
-                               &status);
-        EXPECT_EQ(status, 0) << out;
-        return out;
+        std::string ca = r.mode() == registry_instance::kind::plain ? "" : r.ca_file().string();
+        return testsupport::skopeo_raw(r.host_port(), ca, reference);
     }
 
     static inline registry_instance* tls_a = nullptr;

@@ -3,6 +3,7 @@
 
 #include "engine/manifest/diff_digests.hpp"
 #include "engine/manifest/loader.hpp"
+#include "engine/pipeline/pipeline.hpp"
 #include "engine/plan/edges.hpp"
 #include "engine/plan/plan.hpp"
 #include "engine/plan/plan_report.hpp"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <set>
 
@@ -185,56 +187,139 @@ bool write_report(const std::string& path, const nlohmann::ordered_json& json) {
     return true;
 }
 
-engine::manifest_set load(const cip_options& o, const std::optional<std::set<std::string>>& only) {
-    engine::load_options options;
-    options.only_digests = only;
-    return o.manifest.empty() ? engine::load_thin_manifests(o.thin_manifest_dir, options)
-                              : engine::load_plain_manifest(o.manifest, options);
+void print_edges(const engine::promotion_plan& plan) {
+    const auto& edges = *plan.edges;
+    for (std::size_t i = 0; i < edges.edges.size(); ++i) {
+        const auto& edge = edges.edges[i];
+        std::cout << "edge " << edges.source_path(edge) << "@" << edge.digest() << " -> "
+                  << edges.destination_path(edge) << ": "
+                  << engine::to_string(plan.decisions[i].outcome) << '\n';
+    }
 }
 
-asio::awaitable<int> plan_command(registry_context& ctx, const cip_options* o,
-                                  const engine::edge_set* edges) {
-    engine::plan_options options;
-    options.parallel_requests = static_cast<std::size_t>(o->threads);
-    auto before = ctx.http().stats().requests;
-    auto plan = co_await engine::make_plan(ctx.client(), *edges, options, ctx.until());
-    plan.requests.http_requests = ctx.http().stats().requests - before;
+int exit_code_of(engine::phase_status status) {
+    switch (status) {
+        case engine::phase_status::invalid:
+            return exit_usage;
+        case engine::phase_status::refused:
+        case engine::phase_status::failed:
+            return exit_failed;
+        default:
+            return 0;
+    }
+}
+
+nlohmann::ordered_json run_to_json(const engine::pipeline_report& report,
+                                   const engine::promotion_run& run) {
+    nlohmann::ordered_json json;
+    json["status"] = engine::to_string(report.final_status);
+    json["wall_seconds"] = report.wall.count();
+    auto phases = nlohmann::ordered_json::array();
+    for (const auto& phase : report.phases) {
+        nlohmann::ordered_json item{{"name", phase.name}, {"ran", phase.ran}};
+        if (phase.ran) {
+            item["status"] = engine::to_string(phase.status);
+            item["message"] = phase.message;
+            item["wall_seconds"] = phase.wall.count();
+            item["http_requests"] = phase.http_requests;
+        }
+        phases.push_back(std::move(item));
+    }
+    json["phases"] = std::move(phases);
+    if (run.plan) {
+        json["plan"] = engine::plan_to_json(*run.plan);
+    }
+    if (run.promoted) {
+        const auto& c = run.promoted->counts;
+        json["promote"] = {{"images", c.images},
+                           {"edges_promoted", c.edges_promoted},
+                           {"edges_failed", c.edges_failed},
+                           {"manifests_put", c.manifests_put},
+                           {"tags_put", c.tags_put},
+                           {"blobs_uploaded", c.blobs_uploaded},
+                           {"blobs_mounted", c.blobs_mounted},
+                           {"blobs_present", c.blobs_present},
+                           {"blobs_foreign", c.blobs_foreign},
+                           {"bytes_uploaded", c.bytes_uploaded},
+                           {"source_bytes_read", c.source_bytes_read}};
+        auto& edges = json["plan"]["edges"];
+        for (std::size_t i = 0; i < run.promoted->edges.size() && i < edges.size(); ++i) {
+            const auto& result = run.promoted->edges[i];
+            if (result.status == engine::promote_status::promoted) {
+                edges[i]["result"] = "promoted";
+            } else if (result.status == engine::promote_status::failed) {
+                edges[i]["result"] = "failed";
+                edges[i]["error"] = result.error;
+            }
+        }
+    }
+    return json;
+}
+
+void print_phase(const engine::phase_report& phase) {
+    std::cout << "[" << phase.name << "] " << engine::to_string(phase.status) << " in "
+              << std::fixed << std::setprecision(2) << phase.wall.count() << " s";
+    std::cout.unsetf(std::ios::floatfield);
+    if (phase.http_requests != 0) {
+        std::cout << ", " << phase.http_requests << " requests";
+    }
+    if (!phase.message.empty()) {
+        std::cout << ": " << phase.message;
+    }
+    std::cout << '\n';
+}
+
+asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options* o,
+                                       engine::promotion_options options) {
+    engine::promotion_run run;
+    run.options = std::move(options);
+    run.client = &ctx.client();
+    run.http = &ctx.http();
+    run.until = ctx.until();
     auto level = verbosity_of(o->log_level);
-    if (level != verbosity::quiet || !plan.clean()) {
-        engine::print_plan(std::cout, plan);
-    }
-    if (level == verbosity::debug) {
-        for (std::size_t i = 0; i < edges->edges.size(); ++i) {
-            const auto& edge = edges->edges[i];
-            std::cout << "edge " << edges->source_path(edge) << "@" << edge.digest() << " -> "
-                      << edges->destination_path(edge) << ": "
-                      << engine::to_string(plan.decisions[i].outcome) << '\n';
+    auto phases = engine::standard_phases();
+    auto on_phase = [&run, level](const engine::phase_report& phase, bool finished) {
+        if (!finished) {
+            return;
+        }
+        if (phase.name == "setup") {
+            print_problems(run.manifests);
+        }
+        if (phase.name == "plan" && run.plan) {
+            if (level != verbosity::quiet || !run.plan->clean()) {
+                engine::print_plan(std::cout, *run.plan);
+            }
+            if (level == verbosity::debug) {
+                print_edges(*run.plan);
+            }
+        }
+        if (level != verbosity::quiet || (phase.status != engine::phase_status::done &&
+                                          phase.status != engine::phase_status::skipped &&
+                                          phase.status != engine::phase_status::stopped)) {
+            print_phase(phase);
+        }
+    };
+    auto report = co_await engine::run_pipeline(phases, run, on_phase);
+    if (run.promoted) {
+        for (std::size_t i = 0; i < run.promoted->edges.size(); ++i) {
+            const auto& result = run.promoted->edges[i];
+            if (result.status == engine::promote_status::failed) {
+                const auto& edge = run.edges.edges[i];
+                std::cerr << "failed: " << run.edges.destination_path(edge) << "@" << edge.digest()
+                          << ": " << result.error << '\n';
+            }
         }
     }
-    if (!o->report.empty()) {
-        nlohmann::ordered_json report;
-        report["plan"] = engine::plan_to_json(plan);
-        if (!write_report(o->report, report)) {
-            co_return exit_failed;
-        }
-    }
-    if (!plan.clean()) {
-        std::cerr << "hoist cip: the plan is refused: " << plan.counts.tag_move << " tag moves, "
-                  << plan.counts.lost << " lost digests, " << plan.counts.failed
-                  << " unreadable; nothing was promoted\n";
+    if (!o->report.empty() && !write_report(o->report, run_to_json(report, run))) {
         co_return exit_failed;
     }
-    if (o->vuln_severity_threshold == 0) {
-        std::cout << "vulnerability scan disabled (threshold <= 0)\n";
-        co_return 0;
+    if (report.final_status == engine::phase_status::done ||
+        report.final_status == engine::phase_status::stopped) {
+        if (run.options.parse_only) {
+            print_parse_summary(run.manifests, run.edges);
+        }
     }
-    if (!o->confirm) {
-        std::cout << "dry run complete: nothing was promoted (use --confirm to promote)\n";
-        co_return 0;
-    }
-    std::cerr << "hoist cip: --confirm: the Promote phase is not part of this build yet; "
-                 "nothing was promoted\n";
-    co_return exit_failed;
+    co_return exit_code_of(report.final_status);
 }
 
 asio::awaitable<int> snapshot_command(registry_context& ctx, const cip_options* o,
@@ -280,6 +365,27 @@ asio::awaitable<int> snapshot_command(registry_context& ctx, const cip_options* 
 }
 
 }  // namespace
+
+/// --manifest-based-snapshot-of: offline unless --minimal-snapshot needs the manifests.
+int manifest_snapshot(const cip_options& o, const registry_options& registries,
+                      const std::optional<std::set<std::string>>& only) {
+    engine::load_options options;
+    options.only_digests = only;
+    auto set = o.manifest.empty() ? engine::load_thin_manifests(o.thin_manifest_dir, options)
+                                  : engine::load_plain_manifest(o.manifest, options);
+    print_problems(set);
+    if (!set.ok()) {
+        return exit_usage;
+    }
+    auto edges = engine::compute_edges(set.manifests);
+    if (!o.minimal_snapshot) {
+        print_snapshot(o, engine::manifest_based_snapshot(edges, o.manifest_based_snapshot_of));
+        return 0;
+    }
+    return run_command(registries, [&o, &edges](registry_context& ctx) {
+        return snapshot_command(ctx, &o, &edges);
+    });
+}
 
 CLI::App* add_cip_command(CLI::App& app, cip_options& o) {
     auto* cip = app.add_subcommand("cip",
@@ -356,35 +462,24 @@ int run_cip(const cip_options& o, const registry_options& registries) {
     if (!only) {
         return exit_failed;
     }
-    auto set = load(o, *only);
-    print_problems(set);
-    if (!set.ok()) {
-        return exit_usage;
+    if (!o.manifest_based_snapshot_of.empty()) {
+        return manifest_snapshot(o, registries, *only);
     }
-    auto edges = engine::compute_edges(set.manifests);
+    engine::promotion_options options;
+    options.manifest = o.manifest;
+    options.thin_manifest_dir = o.thin_manifest_dir;
+    options.load.only_digests = *only;
     if (!o.shard.empty()) {
         auto spec = *parse_shard(o.shard);
-        engine::keep_shard(edges, spec.index, spec.count);
+        options.shard = std::make_pair(spec.index, spec.count);
     }
-    if (*only && edges.edges.empty() && o.manifest_based_snapshot_of.empty()) {
-        std::cout << "no manifests to process: the diff names no digest of the manifests\n";
-        return 0;
-    }
-    if (!o.manifest_based_snapshot_of.empty()) {
-        if (!o.minimal_snapshot) {
-            print_snapshot(o, engine::manifest_based_snapshot(edges, o.manifest_based_snapshot_of));
-            return 0;
-        }
-        return run_command(registries, [&o, &edges](registry_context& ctx) {
-            return snapshot_command(ctx, &o, &edges);
-        });
-    }
-    if (o.parse_only) {
-        print_parse_summary(set, edges);
-        return 0;
-    }
-    return run_command(
-        registries, [&o, &edges](registry_context& ctx) { return plan_command(ctx, &o, &edges); });
+    options.parse_only = o.parse_only;
+    options.confirm = o.confirm && o.vuln_severity_threshold < 0;
+    options.sign = o.sign;
+    options.plan.parallel_requests = static_cast<std::size_t>(o.threads);
+    return run_command(registries, [&o, &options](registry_context& ctx) {
+        return promotion_command(ctx, &o, options);
+    });
 }
 
 }  // namespace hoist::tools

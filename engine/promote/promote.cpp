@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/promote/promote.hpp"
+
+#include "engine/bounded.hpp"
+#include "net/registry/media_types.hpp"
+#include "net/wakeup.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+namespace hoist::engine {
+namespace {
+
+namespace reg = net::registry;
+using net::result;
+
+/// Slots for network work; waiting for a slot never holds another.
+class slots {
+public:
+    explicit slots(std::size_t count) : available_(count) {}
+
+    asio::awaitable<result<void>> acquire(net::deadline until) {
+        while (available_ == 0) {
+            auto status = co_await waiters_.wait(until);
+            if (status != net::wait_status::notified && available_ == 0) {
+                co_return net::fail(net::errc::timeout, "waiting for a transfer slot");
+            }
+        }
+        --available_;
+        co_return result<void>{};
+    }
+    void release() {
+        ++available_;
+        waiters_.notify_all();
+    }
+
+private:
+    std::size_t available_;
+    net::wait_list waiters_;
+};
+
+/// Work done once by whoever comes first; the others wait for it.
+struct once_cell {
+    bool running = false;
+    bool done = false;
+    net::wait_list waiters;
+
+    /// Waits while someone else runs it; false on deadline.
+    asio::awaitable<bool> wait_idle(net::deadline until) {
+        while (running) {
+            auto status = co_await waiters.wait(until);
+            if (status != net::wait_status::notified && running) {
+                co_return false;
+            }
+        }
+        co_return true;
+    }
+    void finish(bool succeeded) {
+        running = false;
+        done = succeeded;
+        waiters.notify_all();
+    }
+};
+
+struct manifest_node {
+    std::string digest;
+    std::string media_type;
+    std::string body;
+};
+
+/// What one source image consists of: manifests children first (the top one last), and
+/// every blob its image manifests name, once.
+struct image_graph {
+    std::vector<manifest_node> manifests;
+    std::vector<reg::descriptor> blobs;
+};
+
+struct cached_blob {
+    once_cell once;
+    std::shared_ptr<const std::string> bytes;
+};
+
+/// A source image and the edges that promote it.
+struct image_job {
+    reg::repository_ref source;
+    std::string digest;
+    std::vector<std::size_t> edges;
+    bool needs_content = false;  ///< some destination lacks the digest itself
+    image_graph graph;
+    std::map<std::string, std::unique_ptr<cached_blob>> cache;
+    std::uint64_t cached_bytes = 0;
+};
+
+/// Hands a blob to an upload from memory, in pieces.
+class shared_bytes_source final : public reg::blob_source {
+public:
+    explicit shared_bytes_source(std::shared_ptr<const std::string> bytes)
+        : bytes_(std::move(bytes)) {}
+    asio::awaitable<result<std::string>> next(net::deadline) override {
+        constexpr std::size_t piece = 1u << 20;
+        std::size_t n = std::min(piece, bytes_->size() - offset_);
+        std::string out = bytes_->substr(offset_, n);
+        offset_ += n;
+        co_return out;
+    }
+
+private:
+    std::shared_ptr<const std::string> bytes_;
+    std::size_t offset_ = 0;
+};
+
+/// Streams a blob from the source, opened only when an upload needs the bytes (a mount
+/// that succeeds never reads them). The upload verifies the sha256 before committing.
+class streamed_source final : public reg::blob_source {
+public:
+    streamed_source(reg::registry_client& client, reg::repository_ref repo, reg::descriptor blob,
+                    std::uint64_t* bytes_read)
+        : client_(client), repo_(std::move(repo)), blob_(std::move(blob)), read_(bytes_read) {}
+
+    asio::awaitable<result<std::string>> next(net::deadline until) override {
+        if (!reader_) {
+            auto opened = co_await client_.get_blob(repo_, blob_.digest, blob_.size, false, until);
+            if (!opened) {
+                co_return opened.error();
+            }
+            reader_ = std::move(*opened);
+        }
+        auto piece = co_await reader_->next(until);
+        if (piece) {
+            *read_ += piece->size();
+        }
+        co_return piece;
+    }
+
+private:
+    reg::registry_client& client_;
+    reg::repository_ref repo_;
+    reg::descriptor blob_;
+    std::uint64_t* read_;
+    std::unique_ptr<reg::blob_reader> reader_;
+};
+
+/// Where a blob first landed in a destination registry, so that other repositories of
+/// that registry mount it from there.
+struct blob_home {
+    once_cell placing;
+    std::optional<std::string> repository;
+};
+
+class promoter {
+public:
+    promoter(reg::registry_client& client, const promotion_plan& plan, promote_options options,
+             net::deadline until)
+        : client_(client),
+          plan_(plan),
+          edges_(*plan.edges),
+          options_(options),
+          until_(until),
+          slots_(std::max<std::size_t>(options.parallel_blobs, 1)) {
+        result_.edges.resize(edges_.edges.size());
+    }
+
+    asio::awaitable<promote_result> run() {
+        group_images();
+        co_await for_each_bounded(jobs_.size(), options_.parallel_images,
+                                  [this](std::size_t i) { return promote_image(this, i); });
+        for (const auto& edge : result_.edges) {
+            if (edge.status == promote_status::promoted) {
+                ++result_.counts.edges_promoted;
+            } else if (edge.status == promote_status::failed) {
+                ++result_.counts.edges_failed;
+            }
+        }
+        result_.counts.images = jobs_.size();
+        co_return std::move(result_);
+    }
+
+    // Coroutine bodies handed to for_each_bounded: named functions with pointer
+    // parameters, not capturing lambdas (g++ 12 miscompiles those).
+    static asio::awaitable<void> promote_image(promoter* self, std::size_t index) {
+        image_job& job = *self->jobs_[index];
+        auto graph = co_await self->fetch_graph(job);
+        if (!graph) {
+            for (std::size_t edge : job.edges) {
+                self->fail_edge(edge, graph.error().message());
+            }
+            co_return;
+        }
+        job.graph = std::move(*graph);
+        co_await for_each_bounded(job.edges.size(), job.edges.size(), [self, &job](std::size_t i) {
+            return promote_edge(self, &job, job.edges[i]);
+        });
+        self->cache_used_ -= job.cached_bytes;
+        job.cache.clear();
+        job.graph = {};
+    }
+
+    static asio::awaitable<void> promote_edge(promoter* self, image_job* job, std::size_t edge) {
+        auto done = co_await self->promote_one(*job, edge);
+        if (!done) {
+            self->fail_edge(edge, done.error().message());
+            co_return;
+        }
+        self->result_.edges[edge].status = promote_status::promoted;
+    }
+
+    static asio::awaitable<void> ensure_blob_noting(promoter* self, image_job* job,
+                                                    const reg::repository_ref* destination,
+                                                    const reg::descriptor* blob,
+                                                    std::optional<net::failure>* failure) {
+        auto placed = co_await self->ensure_blob(*job, *destination, *blob);
+        if (!placed && !*failure) {
+            *failure = placed.error();
+        }
+    }
+
+private:
+    void group_images() {
+        std::map<std::pair<std::uint32_t, std::string_view>, std::size_t> job_of;
+        for (std::size_t i = 0; i < edges_.edges.size(); ++i) {
+            const auto& decision = plan_.decisions[i];
+            if (decision.outcome != edge_outcome::promote) {
+                continue;
+            }
+            const auto& edge = edges_.edges[i];
+            auto key = std::make_pair(edge.source_repository, std::string_view(edge.digest()));
+            auto [it, inserted] = job_of.try_emplace(key, jobs_.size());
+            if (inserted) {
+                auto job = std::make_unique<image_job>();
+                auto repo = reg::parse_repository_ref(edges_.source_path(edge));
+                if (!repo) {
+                    fail_edge(i, repo.error().message());
+                    job_of.erase(it);
+                    continue;
+                }
+                job->source = *repo;
+                job->digest = edge.digest();
+                jobs_.push_back(std::move(job));
+            }
+            image_job& job = *jobs_[it->second];
+            job.edges.push_back(i);
+            job.needs_content = job.needs_content || !decision.digest_present;
+        }
+    }
+
+    void fail_edge(std::size_t edge, std::string error) {
+        result_.edges[edge].status = promote_status::failed;
+        result_.edges[edge].error = std::move(error);
+    }
+
+    asio::awaitable<result<manifest_node>> fetch_manifest(const reg::repository_ref& repo,
+                                                          const std::string& digest) {
+        auto fetched = co_await client_.get_manifest(repo, digest, until_);
+        if (!fetched) {
+            co_return fetched.error();
+        }
+        co_return manifest_node{fetched->digest, fetched->media_type, std::move(fetched->body)};
+    }
+
+    /// Reads the top manifest and, when some destination needs the content, every child
+    /// (nested indexes too, to a bounded depth), collecting the blobs.
+    asio::awaitable<result<image_graph>> fetch_graph(const image_job& job) {
+        image_graph graph;
+        std::set<std::string> seen_blobs;
+        auto top = co_await fetch_manifest(job.source, job.digest);
+        if (!top) {
+            co_return top.error();
+        }
+        std::vector<std::pair<manifest_node, int>> pending;  // node, depth
+        pending.emplace_back(std::move(*top), 0);
+        std::vector<manifest_node> ordered;  // parents before children; reversed below
+        while (!pending.empty()) {
+            auto [node, depth] = std::move(pending.back());
+            pending.pop_back();
+            auto parsed = reg::parse_manifest(node.body, node.media_type);
+            if (!parsed) {
+                co_return net::with_context(
+                    parsed.error(), "manifest " + job.source.to_string() + "@" + node.digest);
+            }
+            if (job.needs_content) {
+                if (parsed->is_index()) {
+                    if (depth >= 4) {
+                        co_return net::fail(net::errc::bad_response,
+                                            "indexes nested deeper than 4 levels in " +
+                                                job.source.to_string() + "@" + job.digest);
+                    }
+                    for (const auto& child : parsed->manifests) {
+                        auto fetched = co_await fetch_manifest(job.source, child.digest);
+                        if (!fetched) {
+                            co_return fetched.error();
+                        }
+                        pending.emplace_back(std::move(*fetched), depth + 1);
+                    }
+                } else {
+                    if (parsed->config && seen_blobs.insert(parsed->config->digest).second) {
+                        graph.blobs.push_back(*parsed->config);
+                    }
+                    for (const auto& layer : parsed->layers) {
+                        if (seen_blobs.insert(layer.digest).second) {
+                            graph.blobs.push_back(layer);
+                        }
+                    }
+                }
+            }
+            ordered.push_back(std::move(node));
+        }
+        // Children before parents: the top manifest, read first, is written last.
+        graph.manifests.assign(std::make_move_iterator(ordered.rbegin()),
+                               std::make_move_iterator(ordered.rend()));
+        co_return graph;
+    }
+
+    asio::awaitable<result<void>> promote_one(image_job& job, std::size_t edge_index) {
+        const auto& edge = edges_.edges[edge_index];
+        const auto& decision = plan_.decisions[edge_index];
+        auto destination = reg::parse_repository_ref(edges_.destination_path(edge));
+        if (!destination) {
+            co_return destination.error();
+        }
+        const manifest_node& top = job.graph.manifests.back();
+        if (!decision.digest_present) {
+            std::optional<net::failure> failure;
+            const auto& blobs = job.graph.blobs;
+            co_await for_each_bounded(blobs.size(), blobs.size(),
+                                      [this, &job, &destination, &blobs, &failure](std::size_t i) {
+                                          return ensure_blob_noting(this, &job, &*destination,
+                                                                    &blobs[i], &failure);
+                                      });
+            if (failure) {
+                co_return *failure;
+            }
+            for (std::size_t i = 0; i + 1 < job.graph.manifests.size(); ++i) {
+                const auto& child = job.graph.manifests[i];
+                auto put = co_await client_.put_manifest(*destination, child.digest, child.body,
+                                                         child.media_type, until_);
+                if (!put) {
+                    co_return put.error();
+                }
+                ++result_.counts.manifests_put;
+            }
+        }
+        // The top manifest goes up under its first missing tag (which stores it too), or
+        // by digest when it has no tag; the other tags follow.
+        std::vector<std::string> references = decision.missing_tags;
+        if (references.empty()) {
+            references.push_back(top.digest);
+        }
+        for (const auto& reference : references) {
+            auto put = co_await client_.put_manifest(*destination, reference, top.body,
+                                                     top.media_type, until_);
+            if (!put) {
+                co_return put.error();
+            }
+            if (*put != top.digest) {
+                co_return net::fail(net::errc::digest_mismatch,
+                                    destination->to_string() + ":" + reference + " stored as " +
+                                        *put + ", expected " + top.digest);
+            }
+            ++result_.counts.manifests_put;
+            if (reference != top.digest) {
+                ++result_.counts.tags_put;
+            }
+        }
+        co_return result<void>{};
+    }
+
+    /// The blob is in `destination` when this returns: it was there, or was mounted from
+    /// where it already is in that registry, or uploaded.
+    asio::awaitable<result<void>> ensure_blob(image_job& job,
+                                              const reg::repository_ref& destination,
+                                              const reg::descriptor& blob) {
+        if (reg::is_foreign_layer(blob.media_type) && !blob.urls.empty()) {
+            ++result_.counts.blobs_foreign;  // non-distributable: stays where its URLs point
+            co_return result<void>{};
+        }
+        auto& cell = in_repository_[destination.to_string() + "@" + blob.digest];
+        if (!cell) {
+            cell = std::make_unique<once_cell>();
+        }
+        while (true) {
+            if (cell->done) {
+                co_return result<void>{};
+            }
+            if (!cell->running) {
+                break;
+            }
+            bool idle = co_await cell->wait_idle(until_);
+            if (!idle) {
+                co_return net::fail(net::errc::timeout, "waiting for blob " + blob.digest);
+            }
+        }
+        cell->running = true;
+        auto placed = co_await place_blob(job, destination, blob);
+        cell->finish(placed.has_value());
+        co_return placed;
+    }
+
+    asio::awaitable<result<void>> place_blob(image_job& job, const reg::repository_ref& destination,
+                                             const reg::descriptor& blob) {
+        auto& home = homes_[destination.registry + "@" + blob.digest];
+        if (!home) {
+            home = std::make_unique<blob_home>();
+        }
+        bool idle = co_await home->placing.wait_idle(until_);
+        if (!idle) {
+            co_return net::fail(net::errc::timeout, "waiting for blob " + blob.digest);
+        }
+        if (home->repository) {
+            co_return co_await transfer(job, destination, blob, *home->repository);
+        }
+        home->placing.running = true;
+        std::optional<std::string> mount_from;
+        if (destination.registry == job.source.registry) {
+            mount_from = job.source.repository;
+        }
+        auto placed = co_await transfer(job, destination, blob, mount_from);
+        if (placed) {
+            home->repository = destination.repository;
+        }
+        home->placing.finish(placed.has_value());
+        co_return placed;
+    }
+
+    asio::awaitable<result<void>> transfer(image_job& job, const reg::repository_ref& destination,
+                                           const reg::descriptor& blob,
+                                           std::optional<std::string> mount_from) {
+        auto slot = co_await slots_.acquire(until_);
+        if (!slot) {
+            co_return slot.error();
+        }
+        auto done = co_await transfer_in_slot(job, destination, blob, std::move(mount_from));
+        slots_.release();
+        co_return done;
+    }
+
+    asio::awaitable<result<void>> transfer_in_slot(image_job& job,
+                                                   const reg::repository_ref& destination,
+                                                   const reg::descriptor& blob,
+                                                   std::optional<std::string> mount_from) {
+        if (!mount_from && static_cast<std::uint64_t>(blob.size) >= options_.head_before_upload) {
+            auto present = co_await client_.head_blob(destination, blob.digest, until_);
+            if (!present) {
+                co_return present.error();
+            }
+            if (*present) {
+                ++result_.counts.blobs_present;
+                co_return result<void>{};
+            }
+        }
+        auto cached = co_await cached_bytes(job, blob);
+        if (!cached) {
+            co_return cached.error();
+        }
+        std::unique_ptr<reg::blob_source> source;
+        if (*cached) {
+            source = std::make_unique<shared_bytes_source>(*cached);
+        } else {
+            source = std::make_unique<streamed_source>(client_, job.source, blob,
+                                                       &result_.counts.source_bytes_read);
+        }
+        auto pushed = co_await client_.push_blob(destination, blob.digest, blob.size, *source,
+                                                 until_, mount_from);
+        if (!pushed) {
+            co_return pushed.error();
+        }
+        if (*pushed == reg::push_outcome::mounted) {
+            ++result_.counts.blobs_mounted;
+        } else {
+            ++result_.counts.blobs_uploaded;
+            result_.counts.bytes_uploaded += static_cast<std::uint64_t>(blob.size);
+        }
+        co_return result<void>{};
+    }
+
+    /// The blob's bytes read once for all destinations of this image, or null when it is
+    /// too large or memory is short (the upload then streams it from the source).
+    asio::awaitable<result<std::shared_ptr<const std::string>>> cached_bytes(
+        image_job& job, const reg::descriptor& blob) {
+        auto size = static_cast<std::uint64_t>(blob.size);
+        auto& cell = job.cache[blob.digest];
+        if (!cell) {
+            if (size > options_.cached_blob_limit ||
+                cache_used_ + size > options_.blob_cache_bytes || job.edges.size() < 2) {
+                job.cache.erase(blob.digest);
+                co_return std::shared_ptr<const std::string>();
+            }
+            cell = std::make_unique<cached_blob>();
+            cache_used_ += size;
+            job.cached_bytes += size;
+        }
+        bool idle = co_await cell->once.wait_idle(until_);
+        if (!idle) {
+            co_return net::fail(net::errc::timeout, "waiting for blob " + blob.digest);
+        }
+        if (cell->once.done) {
+            co_return cell->bytes;
+        }
+        cell->once.running = true;
+        auto read = co_await read_blob(job, blob);
+        if (read) {
+            cell->bytes = std::move(*read);
+        }
+        cell->once.finish(read.has_value());
+        if (!read) {
+            co_return read.error();
+        }
+        co_return cell->bytes;
+    }
+
+    asio::awaitable<result<std::shared_ptr<const std::string>>> read_blob(
+        image_job& job, const reg::descriptor& blob) {
+        auto reader = co_await client_.get_blob(job.source, blob.digest, blob.size, true, until_);
+        if (!reader) {
+            co_return reader.error();
+        }
+        auto bytes = std::make_shared<std::string>();
+        bytes->reserve(static_cast<std::size_t>(blob.size));
+        while (true) {
+            auto piece = co_await (*reader)->next(until_);
+            if (!piece) {
+                co_return piece.error();
+            }
+            if (piece->empty()) {
+                break;
+            }
+            *bytes += *piece;
+        }
+        result_.counts.source_bytes_read += bytes->size();
+        co_return std::shared_ptr<const std::string>(std::move(bytes));
+    }
+
+    reg::registry_client& client_;
+    const promotion_plan& plan_;
+    const edge_set& edges_;
+    promote_options options_;
+    net::deadline until_;
+    slots slots_;
+    promote_result result_;
+    std::vector<std::unique_ptr<image_job>> jobs_;
+    std::map<std::string, std::unique_ptr<once_cell>> in_repository_;
+    std::map<std::string, std::unique_ptr<blob_home>> homes_;
+    std::uint64_t cache_used_ = 0;
+};
+
+}  // namespace
+
+asio::awaitable<promote_result> promote(reg::registry_client& client, const promotion_plan& plan,
+                                        promote_options options, net::deadline until) {
+    promoter job(client, plan, options, until);
+    co_return co_await job.run();
+}
+
+}  // namespace hoist::engine

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+/// The Promote phase: copies every edge the plan marked "promote", digest for digest.
+///
+/// Work is grouped by source image (repository@digest): its manifests are read once and
+/// its small blobs are held in memory once, then fanned out to every destination. Per
+/// destination the order is blobs, child manifests, the top manifest by digest or by its
+/// first tag, then the other tags — so a tag never names something incomplete, and a
+/// run killed at any point leaves nothing dangling. A blob is uploaded once per
+/// destination registry: other repositories of that registry mount it.
+#pragma once
+
+#include "engine/plan/edges.hpp"
+#include "engine/plan/plan.hpp"
+#include "net/asio.hpp"
+#include "net/deadline.hpp"
+#include "net/registry/registry_client.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hoist::engine {
+
+struct promote_options {
+    /// Source images promoted at once.
+    std::size_t parallel_images = 16;
+    /// Blob transfers (uploads, mounts, HEADs) in flight at once, over all images.
+    std::size_t parallel_blobs = 64;
+    /// Source blobs up to this size are read once and kept in memory while their image
+    /// is fanned out; larger ones stream from the source to each destination registry.
+    std::uint64_t cached_blob_limit = 16u << 20;
+    /// Bytes of source blobs held in memory at once, over all images.
+    std::uint64_t blob_cache_bytes = 256u << 20;
+    /// Blobs at least this large are looked for (HEAD) before an upload; smaller ones
+    /// are uploaded directly, which costs the registry about what the HEAD would.
+    std::uint64_t head_before_upload = 1u << 20;
+};
+
+enum class promote_status : std::uint8_t { not_attempted, promoted, failed };
+
+struct promote_edge_result {
+    promote_status status = promote_status::not_attempted;
+    std::string error;
+};
+
+struct promote_counts {
+    std::size_t images = 0;
+    std::size_t edges_promoted = 0;
+    std::size_t edges_failed = 0;
+    std::size_t manifests_put = 0;
+    std::size_t tags_put = 0;
+    std::size_t blobs_uploaded = 0;
+    std::size_t blobs_mounted = 0;
+    std::size_t blobs_present = 0;
+    std::size_t blobs_foreign = 0;
+    std::uint64_t bytes_uploaded = 0;
+    std::uint64_t source_bytes_read = 0;
+};
+
+struct promote_result {
+    std::vector<promote_edge_result> edges;  ///< beside plan.edges->edges
+    promote_counts counts;
+    bool ok() const { return counts.edges_failed == 0; }
+};
+
+// lifetime: `client`, `plan` and the edges it points to outlive the call.
+asio::awaitable<promote_result> promote(net::registry::registry_client& client,
+                                        const promotion_plan& plan, promote_options options,
+                                        net::deadline until);
+
+}  // namespace hoist::engine

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+// `hoist cip --confirm` against real registries: a multi-arch staging set promoted to two
+// destination registries, checked byte for byte by skopeo; a rerun that writes nothing;
+// refused plans that write nothing.
+#include "tests/support/client_harness.hpp"
+#include "tests/support/skopeo.hpp"
+#include "tools/testkit/registry_launcher.hpp"
+#include "tools/testkit/staging_set.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+namespace hoist {
+namespace {
+
+namespace fs = std::filesystem;
+namespace reg = net::registry;
+using testkit::registry_instance;
+using testsupport::run_process;
+
+registry_instance start_registry() {
+    testkit::registry_options options;
+    options.mode = testkit::registry_options::kind::tls;
+    auto instance = registry_instance::start(options);
+    if (!instance) {
+        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
+        std::abort();
+    }
+    return std::move(*instance);
+}
+
+std::size_t count_lines(const registry_instance& registry, const std::string& what) {
+    std::size_t n = 0;
+    for (const auto& line : registry.access_log()) {
+        if (line.find(what) != std::string::npos) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+class CipPromote : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        source = new registry_instance(start_registry());
+        first = new registry_instance(start_registry());
+        second = new registry_instance(start_registry());
+        std::string pattern = (fs::temp_directory_path() / "hoist-promote-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        work = new fs::path(pattern);
+
+        spec.repositories = 4;
+        spec.tags = 2;
+        spec.index_every = 2;  // img-000 and img-002 hold two-platform indexes
+        spec.seed = 5;
+        testsupport::client_setup setup;
+        setup.ca_files = {source->ca_file().string()};
+        auto pushed = testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
+            setup, [](reg::registry_client& client) {
+                return testkit::push_staging_set(client, source->host_port() + "/staging", spec, 8,
+                                                 net::deadline::from_now(std::chrono::seconds(60)));
+            });
+        ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+        images = new std::vector<testkit::staging_image>(std::move(*pushed));
+        testkit::write_thin_manifests(*work / "promo", "staging", source->host_port() + "/staging",
+                                      {first->host_port() + "/prod", second->host_port() + "/prod"},
+                                      *images);
+    }
+    static void TearDownTestSuite() {
+        fs::remove_all(*work);
+        delete work;
+        delete images;
+        delete source;
+        delete first;
+        delete second;
+    }
+
+    struct run_result {
+        int status = -1;
+        std::string out;
+    };
+
+    static run_result hoist(const std::string& arguments) {
+        std::string trust = " --ca-file " + source->ca_file().string() + " --ca-file " +
+                            first->ca_file().string() + " --ca-file " + second->ca_file().string() +
+                            " ";
+        run_result r;
+        r.out = run_process(std::string(HOIST_BINARY) + trust + arguments + " 2>&1", &r.status);
+        return r;
+    }
+
+    static nlohmann::json read_report(const fs::path& path) {
+        std::ifstream in(path);
+        return nlohmann::json::parse(in);
+    }
+
+    static inline registry_instance* source = nullptr;
+    static inline registry_instance* first = nullptr;
+    static inline registry_instance* second = nullptr;
+    static inline fs::path* work = nullptr;
+    static inline testkit::staging_set_spec spec;
+    static inline std::vector<testkit::staging_image>* images = nullptr;
+};
+
+TEST_F(CipPromote, PromotesEveryImageByteForByteThenRerunsAsANoOp) {
+    auto report_path = *work / "first.json";
+    auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                     (*work / "promo").string() + " --report " + report_path.string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    EXPECT_NE(run.out.find("[promote] done"), std::string::npos) << run.out;
+
+    auto report = read_report(report_path);
+    EXPECT_EQ(report["status"], "done");
+    EXPECT_EQ(report["plan"]["summary"]["promote"], 16);
+    EXPECT_EQ(report["promote"]["edges_promoted"], 16);
+    EXPECT_EQ(report["promote"]["edges_failed"], 0);
+    // The base layer is uploaded once per destination registry and mounted into the
+    // other repositories there.
+    EXPECT_GT(report["promote"]["blobs_mounted"].get<int>(), 0);
+    for (const auto& edge : report["plan"]["edges"]) {
+        EXPECT_EQ(edge["result"], "promoted") << edge.dump();
+    }
+
+    // Every tag and every index child, byte for byte as skopeo reads them.
+    std::string source_ca = source->ca_file().string();
+    for (const auto* destination : {first, second}) {
+        std::string ca = destination->ca_file().string();
+        for (const auto& image : *images) {
+            std::string name = image.repository + ":" + image.tag;
+            auto expected =
+                testsupport::skopeo_raw(source->host_port(), source_ca, "staging/" + name);
+            EXPECT_EQ(testsupport::skopeo_raw(destination->host_port(), ca, "prod/" + name),
+                      expected);
+            auto parsed = nlohmann::json::parse(expected);
+            if (parsed.contains("manifests")) {
+                for (const auto& child : parsed["manifests"]) {
+                    std::string at = image.repository + "@" + child["digest"].get<std::string>();
+                    EXPECT_EQ(
+                        testsupport::skopeo_raw(destination->host_port(), ca, "prod/" + at),
+                        testsupport::skopeo_raw(source->host_port(), source_ca, "staging/" + at));
+                }
+            }
+        }
+    }
+
+    // A second run finds everything present and writes nothing.
+    auto puts_first = count_lines(*first, "\"PUT ");
+    auto puts_second = count_lines(*second, "\"PUT ");
+    auto posts = count_lines(*first, "\"POST ") + count_lines(*second, "\"POST ");
+    auto rerun = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                       (*work / "promo").string() + " --report " + (*work / "rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out;
+    auto again = read_report(*work / "rerun.json");
+    EXPECT_EQ(again["plan"]["summary"]["present"], 16);
+    EXPECT_EQ(again["plan"]["summary"]["promote"], 0);
+    EXPECT_EQ(count_lines(*first, "\"PUT "), puts_first);
+    EXPECT_EQ(count_lines(*second, "\"PUT "), puts_second);
+    EXPECT_EQ(count_lines(*first, "\"POST ") + count_lines(*second, "\"POST "), posts);
+}
+
+TEST_F(CipPromote, RefusedPlansWriteNothing) {
+    // img-001:v1.0.0 at the destination is another image: the manifest below asks to move
+    // that tag, and also names a digest the source does not have.
+    fs::path promo = *work / "refused";
+    std::vector<testkit::staging_image> wanted{(*images)[2], (*images)[3]};
+    wanted[0].tag = (*images)[3].tag;  // img-001 tag v1.1.0 → the digest of another tag
+    wanted[1].digest = "sha256:" + std::string(64, 'd');
+    wanted[1].tag = "v9";
+    testkit::write_thin_manifests(promo, "staging", source->host_port() + "/staging",
+                                  {first->host_port() + "/fresh"}, wanted);
+    // First put the real v1.1.0 in place, then try to move it.
+    std::vector<testkit::staging_image> real{(*images)[3]};
+    testkit::write_thin_manifests(*work / "real", "staging", source->host_port() + "/staging",
+                                  {first->host_port() + "/fresh"}, real);
+    ASSERT_EQ(
+        hoist("cip --confirm --sign=false --thin-manifest-dir " + (*work / "real").string()).status,
+        0);
+
+    auto puts = count_lines(*first, "\"PUT ");
+    auto posts = count_lines(*first, "\"POST ");
+    auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " + promo.string() +
+                     " --report " + (*work / "refused.json").string());
+    EXPECT_EQ(run.status, 1) << run.out;
+    EXPECT_NE(run.out.find("refused: "), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("lost: "), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("[plan] refused"), std::string::npos) << run.out;
+    auto report = read_report(*work / "refused.json");
+    EXPECT_EQ(report["status"], "refused");
+    EXPECT_FALSE(report.contains("promote"));
+    EXPECT_EQ(count_lines(*first, "\"PUT "), puts);
+    EXPECT_EQ(count_lines(*first, "\"POST "), posts);
+}
+
+}  // namespace
+}  // namespace hoist
