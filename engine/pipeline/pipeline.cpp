@@ -186,6 +186,17 @@ std::string_view to_string(phase_status status) {
     return "unknown";
 }
 
+const net::registry::budget_limits& promotion_options::budget_for(const std::string& phase) const {
+    auto found = budgets.find(phase);
+    return found == budgets.end() ? default_budget : found->second;
+}
+
+const std::vector<std::string>& phase_names() {
+    static const std::vector<std::string> names{"setup",   "plan", "provenance", "validate",
+                                                "promote", "sign", "attest"};
+    return names;
+}
+
 std::vector<std::unique_ptr<phase>> standard_phases() {
     std::vector<std::unique_ptr<phase>> phases;
     phases.push_back(std::make_unique<setup_phase>());
@@ -203,7 +214,9 @@ asio::awaitable<pipeline_report> run_pipeline(
     std::function<void(const phase_report&, bool finished)> on_phase) {
     pipeline_report report;
     for (const auto& p : phases) {
-        report.phases.push_back({std::string(p->name()), phase_status::done, {}, {}, 0, false});
+        phase_report entry;
+        entry.name = std::string(p->name());
+        report.phases.push_back(std::move(entry));
     }
     auto started = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < phases.size(); ++i) {
@@ -213,7 +226,16 @@ asio::awaitable<pipeline_report> run_pipeline(
         }
         auto phase_started = std::chrono::steady_clock::now();
         auto requests_before = run.http ? run.http->stats().requests : 0;
+        // Phases run one after another, so each owns the whole budget.
+        entry.budget = run.options.budget_for(entry.name);
+        if (run.budget != nullptr) {
+            run.budget->set_limits(entry.budget);
+            run.budget->set_accounting(&entry.accounting);
+        }
         auto outcome = co_await phases[i]->run(run);
+        if (run.budget != nullptr) {
+            run.budget->set_accounting(nullptr);
+        }
         entry.ran = true;
         entry.status = outcome.status;
         entry.message = std::move(outcome.message);

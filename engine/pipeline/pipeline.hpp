@@ -13,8 +13,10 @@
 #include "net/deadline.hpp"
 #include "net/http_client.hpp"
 #include "net/registry/registry_client.hpp"
+#include "net/registry/request_budget.hpp"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +51,11 @@ struct promotion_options {
     bool sign = true;
     plan_options plan;
     promote_options promote;
+    /// Budget of each phase by name; phases not named get `default_budget`.
+    net::registry::budget_limits default_budget;
+    std::map<std::string, net::registry::budget_limits> budgets;
+
+    const net::registry::budget_limits& budget_for(const std::string& phase) const;
 };
 
 /// What the phases share.
@@ -56,6 +63,7 @@ struct promotion_run {
     promotion_options options;
     net::registry::registry_client* client = nullptr;
     net::http_client* http = nullptr;
+    net::registry::request_budget* budget = nullptr;  ///< null: no budget, no accounting
     net::deadline until;
 
     manifest_set manifests;
@@ -78,6 +86,8 @@ struct phase_report {
     std::chrono::duration<double> wall{};
     std::size_t http_requests = 0;
     bool ran = false;
+    net::registry::budget_limits budget;
+    net::registry::accounting accounting;
 };
 
 struct pipeline_report {
@@ -85,6 +95,9 @@ struct pipeline_report {
     phase_status final_status = phase_status::done;
     std::chrono::duration<double> wall{};
 };
+
+/// The names of the seven phases in kpromo's order.
+const std::vector<std::string>& phase_names();
 
 /// The seven phases in kpromo's order.
 std::vector<std::unique_ptr<phase>> standard_phases();

@@ -5,6 +5,8 @@
 #include "net/registry/media_types.hpp"
 #include "net/wakeup.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +17,12 @@ namespace {
 
 namespace reg = net::registry;
 using net::result;
+
+asio::awaitable<void> pause(std::chrono::milliseconds delay, net::deadline until) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_at(net::deadline::earliest(until, net::deadline::from_now(delay)).when());
+    co_await timer.async_wait(net::use_nothrow);
+}
 
 /// Slots for network work; waiting for a slot never holds another.
 class slots {
@@ -164,6 +172,11 @@ public:
 
     asio::awaitable<promote_result> run() {
         group_images();
+        if (options_.progress != nullptr) {
+            for (const auto& job : jobs_) {
+                options_.progress->edges_total += job->edges.size();
+            }
+        }
         co_await for_each_bounded(jobs_.size(), options_.parallel_images,
                                   [this](std::size_t i) { return promote_image(this, i); });
         for (const auto& edge : result_.edges) {
@@ -197,13 +210,27 @@ public:
         job.graph = {};
     }
 
+    /// Every step of an edge is idempotent, so one that failed transiently (a reset
+    /// mid-blob, a 503 after the session's own retries) is simply run again.
     static asio::awaitable<void> promote_edge(promoter* self, image_job* job, std::size_t edge) {
-        auto done = co_await self->promote_one(*job, edge);
-        if (!done) {
-            self->fail_edge(edge, done.error().message());
-            co_return;
+        int attempts = std::max(1, self->options_.edge_attempts);
+        for (int attempt = 0;; ++attempt) {
+            auto done = co_await self->promote_one(*job, edge);
+            if (done) {
+                self->result_.edges[edge].status = promote_status::promoted;
+                self->note_edge_done(false);
+                co_return;
+            }
+            if (attempt + 1 >= attempts || !net::is_transient(done.error()) ||
+                self->until_.expired()) {
+                self->fail_edge(edge, done.error().message());
+                self->note_edge_done(true);
+                co_return;
+            }
+            ++self->result_.counts.edge_retries;
+            co_await pause(std::chrono::milliseconds(200) * (1 << std::min(attempt, 5)),
+                           self->until_);
         }
-        self->result_.edges[edge].status = promote_status::promoted;
     }
 
     static asio::awaitable<void> ensure_blob_noting(promoter* self, image_job* job,
@@ -242,6 +269,13 @@ private:
             image_job& job = *jobs_[it->second];
             job.edges.push_back(i);
             job.needs_content = job.needs_content || !decision.digest_present;
+        }
+    }
+
+    void note_edge_done(bool failed) {
+        if (options_.progress != nullptr) {
+            ++options_.progress->edges_done;
+            options_.progress->edges_failed += failed ? 1 : 0;
         }
     }
 
@@ -470,6 +504,9 @@ private:
         } else {
             ++result_.counts.blobs_uploaded;
             result_.counts.bytes_uploaded += static_cast<std::uint64_t>(blob.size);
+            if (options_.progress != nullptr) {
+                options_.progress->bytes_uploaded += static_cast<std::uint64_t>(blob.size);
+            }
         }
         co_return result<void>{};
     }

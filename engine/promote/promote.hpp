@@ -21,6 +21,14 @@
 
 namespace hoist::engine {
 
+/// Live counters for progress output, updated as edges finish.
+struct promote_progress {
+    std::size_t edges_total = 0;
+    std::size_t edges_done = 0;  ///< promoted or failed
+    std::size_t edges_failed = 0;
+    std::uint64_t bytes_uploaded = 0;
+};
+
 struct promote_options {
     /// Source images promoted at once.
     std::size_t parallel_images = 16;
@@ -34,6 +42,11 @@ struct promote_options {
     /// Blobs at least this large are looked for (HEAD) before an upload; smaller ones
     /// are uploaded directly, which costs the registry about what the HEAD would.
     std::uint64_t head_before_upload = 1u << 20;
+    /// Tries per edge when a step fails transiently after the session's own retries.
+    int edge_attempts = 4;
+    /// Where to keep live counters (null: nowhere).
+    // lifetime: outlives the promote() call.
+    promote_progress* progress = nullptr;
 };
 
 enum class promote_status : std::uint8_t { not_attempted, promoted, failed };
@@ -55,6 +68,7 @@ struct promote_counts {
     std::size_t blobs_foreign = 0;
     std::uint64_t bytes_uploaded = 0;
     std::uint64_t source_bytes_read = 0;
+    std::size_t edge_retries = 0;
 };
 
 struct promote_result {

@@ -72,7 +72,23 @@ blob_reader::blob_reader(std::unique_ptr<http_exchange> exchange, std::string wh
       stall_timeout_(stall_timeout),
       hasher_(verify_digest ? std::make_unique<hasher>() : nullptr) {}
 
-blob_reader::~blob_reader() = default;
+blob_reader::~blob_reader() {
+    end_accounting();
+}
+
+void blob_reader::account(request_budget* budget, std::string host, request_budget::permit permit) {
+    budget_ = budget;
+    host_ = std::move(host);
+    permit_ = std::move(permit);
+}
+
+void blob_reader::end_accounting() {
+    if (budget_ != nullptr) {
+        budget_->record_bytes(host_, 0, static_cast<std::uint64_t>(received_));
+        budget_ = nullptr;
+    }
+    permit_.finish(200);
+}
 
 asio::awaitable<result<std::string>> blob_reader::next(deadline until) {
     if (!exchange_) {
@@ -96,6 +112,7 @@ asio::awaitable<result<std::string>> blob_reader::next(deadline until) {
         co_return std::move(*chunk);
     }
     exchange_.reset();
+    end_accounting();
     if (size_ >= 0 && received_ != size_) {
         co_return fail(errc::truncated_body, what_ + ": got " + std::to_string(received_) + " of " +
                                                  std::to_string(size_) + " bytes");
@@ -300,11 +317,26 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
         }
         // Built before the co_await: g++ 12 mishandles braced temporaries inside one.
         request_head request{"GET", target.target, std::move(headers), 0};
+        request_budget::permit permit;
+        auto* budget = session_.budget();
+        if (budget != nullptr) {
+            auto granted = co_await budget->acquire(repo.registry, until);
+            if (!granted) {
+                co_return with_context(granted.error(), what);
+            }
+            permit = std::move(*granted);
+        }
         auto exchange = co_await session_.http().start(target.where, std::move(request), until);
         if (!exchange) {
+            if (budget != nullptr) {
+                budget->record(repo.registry, "GET", 0, 0, 0, 0);
+            }
             co_return with_context(exchange.error(), what);
         }
         auto head = co_await (*exchange)->read_head(until.within(options_.stall_timeout));
+        if (budget != nullptr) {
+            budget->record(repo.registry, "GET", head ? head->status : 0, 0, 0, 0);
+        }
         if (!head) {
             co_return with_context(head.error(), what);
         }
@@ -319,8 +351,12 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
                 }
                 size = announced;
             }
-            co_return std::make_unique<blob_reader>(std::move(*exchange), what, digest, size,
-                                                    verify_digest, options_.stall_timeout);
+            auto reader = std::make_unique<blob_reader>(std::move(*exchange), what, digest, size,
+                                                        verify_digest, options_.stall_timeout);
+            if (budget != nullptr) {
+                reader->account(budget, repo.registry, std::move(permit));
+            }
+            co_return reader;
         }
         if (head->status == 401 && !auth_refreshed && same_origin(target.where, *home)) {
             auth_refreshed = true;
@@ -534,6 +570,15 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
             }
         }
         request_head request{"PATCH", target->target, std::move(headers), chunk_size};
+        request_budget::permit permit;
+        auto* budget = session_.budget();
+        if (budget != nullptr) {
+            auto granted = co_await budget->acquire(repo.registry, until);
+            if (!granted) {
+                co_return granted.error();
+            }
+            permit = std::move(*granted);
+        }
         auto exchange = co_await session_.http().start(target->where, std::move(request), until);
         if (!exchange) {
             co_return exchange.error();
@@ -595,6 +640,10 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
             co_return finished.error();
         }
         auto head = co_await (*exchange)->read_head(until.within(options_.stall_timeout));
+        if (budget != nullptr) {
+            budget->record(repo.registry, "PATCH", head ? head->status : 0, sent, 0, 0);
+        }
+        permit.finish(head ? head->status : 0);
         if (!head) {
             co_return head.error();
         }

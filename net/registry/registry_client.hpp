@@ -82,6 +82,8 @@ public:
     asio::awaitable<result<std::string>> next(deadline until) override;
     /// The length announced by the registry, or the expected size, or -1.
     std::int64_t size() const { return size_; }
+    /// Holds the budget's place for this download until it ends, and counts its bytes.
+    void account(request_budget* budget, std::string host, request_budget::permit permit);
 
 private:
     std::unique_ptr<http_exchange> exchange_;
@@ -93,6 +95,10 @@ private:
     std::chrono::milliseconds stall_timeout_;
     struct hasher;
     std::unique_ptr<hasher> hasher_;
+    request_budget* budget_ = nullptr;
+    std::string host_;
+    request_budget::permit permit_;
+    void end_accounting();
 };
 
 struct tag_listing {

@@ -395,7 +395,8 @@ asio::awaitable<result<http_response>> registry_session::send(std::string regist
                          std::move(call.body)};
     std::size_t auth_slot = request.headers.size();
     bool auth_refreshed = false;
-    int attempts = std::max(1, options_.attempts);
+    int attempts = std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
+    auto request_timeout = budget_ ? budget_->limits().request_timeout : options_.request_timeout;
     for (int attempt = 0; attempt < attempts; ++attempt) {
         std::string auth;
         // Most registries of a test or a mirror need no credentials: skip the lookup then.
@@ -410,8 +411,21 @@ asio::awaitable<result<http_response>> registry_session::send(std::string regist
         if (!auth.empty()) {
             request.headers.push_back({"authorization", auth});
         }
-        auto response =
-            co_await http_.send(request, until.within(options_.request_timeout), call.max_body);
+        request_budget::permit permit;
+        if (budget_ != nullptr) {
+            auto granted = co_await budget_->acquire(registry, until);
+            if (!granted) {
+                co_return granted.error();
+            }
+            permit = std::move(*granted);
+        }
+        auto response = co_await http_.send(request, until.within(request_timeout), call.max_body);
+        int status = response ? response->status : 0;
+        if (budget_ != nullptr) {
+            budget_->record(registry, request.method, status, request.body.size(),
+                            response ? response->body.size() : 0, attempt);
+        }
+        permit.finish(status);
         bool last = attempt + 1 == attempts || until.expired();
         if (!response) {
             if (is_transient(response.error()) && !last) {

@@ -10,6 +10,7 @@
 #include "net/error.hpp"
 #include "net/http_client.hpp"
 #include "net/registry/credentials.hpp"
+#include "net/registry/request_budget.hpp"
 #include "net/registry/token_cache.hpp"
 #include "net/registry/www_authenticate.hpp"
 #include "net/wakeup.hpp"
@@ -82,6 +83,12 @@ public:
     result<origin> origin_of(const std::string& registry) const;
     http_client& http() { return http_; }
     const session_options& options() const { return options_; }
+
+    /// Every request from now on waits for `budget` and is counted by it; its limits
+    /// (attempts, request timeout) replace the session's. Null: no budget.
+    // lifetime: `budget` outlives its use by the session.
+    void set_budget(request_budget* budget) { budget_ = budget; }
+    request_budget* budget() const { return budget_; }
     const session_stats& stats() const { return stats_; }
 
 private:
@@ -100,6 +107,7 @@ private:
     std::map<std::string, std::unique_ptr<registry_state>> registries_;
     std::map<token_key, std::shared_ptr<wait_list>> token_fetches_;
     session_stats stats_;
+    request_budget* budget_ = nullptr;
 };
 
 /// Turns a response with an unexpected status into a failure: 401 unauthorized, 403

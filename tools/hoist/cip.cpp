@@ -8,6 +8,10 @@
 #include "engine/plan/plan.hpp"
 #include "engine/plan/plan_report.hpp"
 #include "engine/plan/snapshot.hpp"
+#include "net/task_tracker.hpp"
+#include "tools/hoist/progress.hpp"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -15,6 +19,7 @@
 #include <iomanip>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 namespace hoist::tools {
 namespace {
@@ -51,6 +56,76 @@ std::optional<shard_spec> parse_shard(const std::string& text) {
         return std::nullopt;
     }
     return spec;
+}
+
+/// Applies one `--budget [PHASE:]key=value[,key=value]` to `limits`; an error message, or
+/// empty.
+std::string apply_budget(const std::string& assignments, net::registry::budget_limits& limits) {
+    std::size_t start = 0;
+    while (start <= assignments.size()) {
+        auto comma = assignments.find(',', start);
+        std::string item = assignments.substr(start, comma - start);
+        start = comma == std::string::npos ? assignments.size() + 1 : comma + 1;
+        auto equals = item.find('=');
+        if (equals == std::string::npos) {
+            return "expected key=value, got \"" + item + "\"";
+        }
+        std::string key = item.substr(0, equals);
+        std::string text = item.substr(equals + 1);
+        double value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+            return "\"" + text + "\" is not a number >= 0 (in " + item + ")";
+        }
+        if (key == "inflight") {
+            limits.inflight = static_cast<std::size_t>(std::max(1.0, value));
+        } else if (key == "host-inflight") {
+            limits.host_inflight = static_cast<std::size_t>(std::max(1.0, value));
+        } else if (key == "rate") {
+            limits.rate = value;
+        } else if (key == "burst") {
+            limits.burst = std::max(1.0, value);
+        } else if (key == "attempts") {
+            limits.attempts = static_cast<int>(std::max(1.0, value));
+        } else if (key == "timeout") {
+            limits.request_timeout = std::chrono::milliseconds(static_cast<long>(value * 1000));
+        } else {
+            return "unknown key \"" + key +
+                   "\" (expected inflight, host-inflight, rate, burst, attempts or timeout)";
+        }
+    }
+    return {};
+}
+
+/// All --budget flags: those without a phase first (every phase), then per phase.
+std::string apply_budgets(const std::vector<std::string>& specs,
+                          engine::promotion_options& options) {
+    for (int pass = 0; pass < 2; ++pass) {
+        for (const auto& spec : specs) {
+            auto colon = spec.find(':');
+            auto equals = spec.find('=');
+            bool has_phase = colon != std::string::npos && colon < equals;
+            if (has_phase != (pass == 1)) {
+                continue;
+            }
+            if (!has_phase) {
+                if (auto error = apply_budget(spec, options.default_budget); !error.empty()) {
+                    return "--budget " + spec + ": " + error;
+                }
+                continue;
+            }
+            std::string phase = spec.substr(0, colon);
+            const auto& names = engine::phase_names();
+            if (std::find(names.begin(), names.end(), phase) == names.end()) {
+                return "--budget " + spec + ": unknown phase \"" + phase + "\"";
+            }
+            auto [it, inserted] = options.budgets.try_emplace(phase, options.default_budget);
+            if (auto error = apply_budget(spec.substr(colon + 1), it->second); !error.empty()) {
+                return "--budget " + spec + ": " + error;
+            }
+        }
+    }
+    return {};
 }
 
 int usage_error(const std::string& message) {
@@ -222,6 +297,29 @@ nlohmann::ordered_json run_to_json(const engine::pipeline_report& report,
             item["message"] = phase.message;
             item["wall_seconds"] = phase.wall.count();
             item["http_requests"] = phase.http_requests;
+            item["budget"] = {{"inflight", phase.budget.inflight},
+                              {"host_inflight", phase.budget.host_inflight},
+                              {"rate", phase.budget.rate},
+                              {"burst", phase.budget.burst},
+                              {"attempts", phase.budget.attempts},
+                              {"timeout_seconds", phase.budget.request_timeout.count() / 1000.0}};
+            auto hosts = nlohmann::ordered_json::object();
+            for (const auto& [name, host] : phase.accounting.hosts) {
+                auto requests = nlohmann::ordered_json::object();
+                for (const auto& [method, statuses] : host.requests) {
+                    for (const auto& [status, count] : statuses) {
+                        requests[method][std::to_string(status)] = count;
+                    }
+                }
+                hosts[name] = {{"requests", requests},
+                               {"bytes_sent", host.bytes_sent},
+                               {"bytes_received", host.bytes_received},
+                               {"retries", host.retries},
+                               {"rate_limited", host.rate_limited},
+                               {"window_halvings", host.window_halvings},
+                               {"budget_wait_seconds", host.budget_wait.count()}};
+            }
+            item["hosts"] = std::move(hosts);
         }
         phases.push_back(std::move(item));
     }
@@ -256,12 +354,105 @@ nlohmann::ordered_json run_to_json(const engine::pipeline_report& report,
     return json;
 }
 
+std::string label(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+        }
+        out += c == '\n' ? ' ' : c;
+    }
+    return out;
+}
+
+/// The run in Prometheus text exposition format.
+std::string run_to_metrics(const engine::pipeline_report& report,
+                           const engine::promotion_run& run) {
+    std::ostringstream out;
+    auto family = [&out](std::string_view name, std::string_view type, std::string_view help) {
+        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    };
+    family("hoist_phase_duration_seconds", "gauge", "Wall time of each phase that ran.");
+    for (const auto& phase : report.phases) {
+        if (phase.ran) {
+            out << "hoist_phase_duration_seconds{phase=\"" << phase.name << "\",status=\""
+                << engine::to_string(phase.status) << "\"} " << phase.wall.count() << '\n';
+        }
+    }
+    family("hoist_requests_total", "counter",
+           "Registry requests by phase, host, method and status (0: no response).");
+    for (const auto& phase : report.phases) {
+        for (const auto& [host, a] : phase.accounting.hosts) {
+            for (const auto& [method, statuses] : a.requests) {
+                for (const auto& [status, count] : statuses) {
+                    out << "hoist_requests_total{phase=\"" << phase.name << "\",host=\""
+                        << label(host) << "\",method=\"" << method << "\",status=\"" << status
+                        << "\"} " << count << '\n';
+                }
+            }
+        }
+    }
+    struct per_host {
+        std::string_view name;
+        std::string_view help;
+        double (*value)(const net::registry::host_accounting&);
+    };
+    const per_host series[] = {
+        {"hoist_bytes_sent_total", "Bytes sent to registries.",
+         [](const net::registry::host_accounting& a) { return double(a.bytes_sent); }},
+        {"hoist_bytes_received_total", "Bytes received from registries.",
+         [](const net::registry::host_accounting& a) { return double(a.bytes_received); }},
+        {"hoist_retries_total", "Requests sent again after a transient failure.",
+         [](const net::registry::host_accounting& a) { return double(a.retries); }},
+        {"hoist_rate_limited_total", "429 responses.",
+         [](const net::registry::host_accounting& a) { return double(a.rate_limited); }},
+        {"hoist_budget_wait_seconds_total", "Time requests waited for the budget.",
+         [](const net::registry::host_accounting& a) { return a.budget_wait.count(); }},
+    };
+    for (const auto& s : series) {
+        family(s.name, "counter", s.help);
+        for (const auto& phase : report.phases) {
+            for (const auto& [host, a] : phase.accounting.hosts) {
+                out << s.name << "{phase=\"" << phase.name << "\",host=\"" << label(host) << "\"} "
+                    << s.value(a) << '\n';
+            }
+        }
+    }
+    if (run.plan) {
+        family("hoist_plan_edges", "gauge", "Edges of the plan by decision.");
+        const auto& c = run.plan->counts;
+        const std::pair<std::string_view, std::size_t> outcomes[] = {{"promote", c.promote},
+                                                                     {"present", c.present},
+                                                                     {"tag_move", c.tag_move},
+                                                                     {"lost", c.lost},
+                                                                     {"failed", c.failed}};
+        for (const auto& [name, count] : outcomes) {
+            out << "hoist_plan_edges{outcome=\"" << name << "\"} " << count << '\n';
+        }
+    }
+    if (run.promoted) {
+        const auto& c = run.promoted->counts;
+        family("hoist_promoted_edges", "gauge", "Edges the Promote phase finished or failed.");
+        out << "hoist_promoted_edges{result=\"promoted\"} " << c.edges_promoted << '\n';
+        out << "hoist_promoted_edges{result=\"failed\"} " << c.edges_failed << '\n';
+        family("hoist_promoted_blobs", "gauge", "Blobs placed by the Promote phase, by how.");
+        out << "hoist_promoted_blobs{how=\"uploaded\"} " << c.blobs_uploaded << '\n';
+        out << "hoist_promoted_blobs{how=\"mounted\"} " << c.blobs_mounted << '\n';
+        out << "hoist_promoted_blobs{how=\"present\"} " << c.blobs_present << '\n';
+    }
+    return out.str();
+}
+
 void print_phase(const engine::phase_report& phase) {
     std::cout << "[" << phase.name << "] " << engine::to_string(phase.status) << " in "
               << std::fixed << std::setprecision(2) << phase.wall.count() << " s";
     std::cout.unsetf(std::ios::floatfield);
     if (phase.http_requests != 0) {
         std::cout << ", " << phase.http_requests << " requests";
+    }
+    auto total = phase.accounting.total();
+    if (total.retries != 0 || total.rate_limited != 0) {
+        std::cout << " (" << total.retries << " retries, " << total.rate_limited << " 429s)";
     }
     if (!phase.message.empty()) {
         std::cout << ": " << phase.message;
@@ -276,9 +467,22 @@ asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options*
     run.client = &ctx.client();
     run.http = &ctx.http();
     run.until = ctx.until();
+    net::registry::request_budget budget(run.options.default_budget);
+    run.budget = &budget;
+    ctx.session().set_budget(&budget);
+    engine::promote_progress live;
+    run.options.promote.progress = &live;
+    bool terminal = ::isatty(STDOUT_FILENO) != 0;
+    progress_display display(co_await asio::this_coro::executor, &ctx.http(), &budget, &live,
+                             terminal);
+    net::task_tracker background(co_await asio::this_coro::executor);
+    if (verbosity_of(o->log_level) != verbosity::quiet) {
+        background.spawn(display.run());
+    }
     auto level = verbosity_of(o->log_level);
     auto phases = engine::standard_phases();
-    auto on_phase = [&run, level](const engine::phase_report& phase, bool finished) {
+    auto on_phase = [&run, &display, level](const engine::phase_report& phase, bool finished) {
+        display.set_phase(finished ? std::string() : phase.name);
         if (!finished) {
             return;
         }
@@ -300,6 +504,8 @@ asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options*
         }
     };
     auto report = co_await engine::run_pipeline(phases, run, on_phase);
+    display.stop();
+    co_await background.join(net::deadline::from_now(std::chrono::seconds(5)));
     if (run.promoted) {
         for (std::size_t i = 0; i < run.promoted->edges.size(); ++i) {
             const auto& result = run.promoted->edges[i];
@@ -310,8 +516,17 @@ asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options*
             }
         }
     }
+    ctx.session().set_budget(nullptr);
     if (!o->report.empty() && !write_report(o->report, run_to_json(report, run))) {
         co_return exit_failed;
+    }
+    if (!o->metrics.empty()) {
+        std::ofstream out(o->metrics, std::ios::binary | std::ios::trunc);
+        out << run_to_metrics(report, run);
+        if (!out) {
+            std::cerr << "hoist cip: cannot write the metrics to " << o->metrics << '\n';
+            co_return exit_failed;
+        }
     }
     if (report.final_status == engine::phase_status::done ||
         report.final_status == engine::phase_status::stopped) {
@@ -444,7 +659,17 @@ CLI::App* add_cip_command(CLI::App& app, cip_options& o) {
     cip->add_option("--shard", o.shard,
                     "Only the edges of shard i of n (0 <= i < n), by destination repository")
         ->type_name("i/n");
-    cip->add_option("--report", o.report, "Write the plan as JSON to FILE")->type_name("FILE");
+    cip->add_option("--report", o.report,
+                    "Write the run as JSON to FILE: phases with their accounting, the plan, "
+                    "every edge's result")
+        ->type_name("FILE");
+    cip->add_option("--metrics", o.metrics, "Write the run's metrics (Prometheus text) to FILE")
+        ->type_name("FILE");
+    cip->add_option("--budget", o.budgets,
+                    "[PHASE:]key=value[,key=value] with keys inflight, host-inflight, rate "
+                    "(requests/s per host, 0: none), burst, attempts, timeout (s); repeatable")
+        ->type_name("SPEC")
+        ->take_all();
     return cip;
 }
 
@@ -477,6 +702,9 @@ int run_cip(const cip_options& o, const registry_options& registries) {
     options.confirm = o.confirm && o.vuln_severity_threshold < 0;
     options.sign = o.sign;
     options.plan.parallel_requests = static_cast<std::size_t>(o.threads);
+    if (auto problem = apply_budgets(o.budgets, options); !problem.empty()) {
+        return usage_error(problem);
+    }
     return run_command(registries, [&o, &options](registry_context& ctx) {
         return promotion_command(ctx, &o, options);
     });

@@ -40,6 +40,8 @@ struct cip_options {
     // hoist's own.
     std::string shard;
     std::string report;
+    std::string metrics;
+    std::vector<std::string> budgets;
 };
 
 /// Adds the `cip` subcommand with every flag to `app`.

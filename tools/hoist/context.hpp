@@ -37,6 +37,7 @@ public:
     /// Ends every connection; must be awaited before the context is destroyed.
     asio::awaitable<void> close() { co_await http_.shutdown(); }
     net::http_client& http() { return http_; }
+    net::registry::registry_session& session() { return session_; }
     net::deadline until() const { return until_; }
 
 private:
