@@ -38,7 +38,8 @@ build/release/tools/hoist-workload --ca-file "$source_ca" set "$source_reg/stagi
 images=$(grep -c '"sha256:' "$work/promo/images/staging/images.yaml")
 
 # skopeo's view of the same set: repository -> tags.
-python3 - "$work/promo/images/staging/images.yaml" "$source_reg" >"$work/sync.yaml" <<'PY'
+python3 - "$work/promo/images/staging/images.yaml" "$source_reg" "$work/certs/src" \
+    >"$work/sync.yaml" <<'PY'
 import re, sys
 repos = {}
 name = None
@@ -51,6 +52,7 @@ for line in open(sys.argv[1]):
     if m and name:
         repos[name].append(m.group(1))
 print(f"{sys.argv[2]}:")
+print(f"  cert-dir: {sys.argv[3]}")
 print("  images:")
 for repo, tags in repos.items():
     print(f"    staging/{repo}: [{', '.join(tags)}]")
@@ -79,7 +81,7 @@ run_tool() {
     local registry_before registry_after idle_before idle_after
     registry_before=$(process_cpu_seconds docker-registry)
     idle_before=$(awk '/^cpu /{print $5 + $6}' /proc/stat)
-    measure "$work/$tool.time" "${cmd[@]}" >"$work/$tool.out" 2>&1
+    measure "$work/$tool.time" "${cmd[@]}" >"$work/$tool.out" 2>&1 || { echo "$tool failed:" >&2; tail -5 "$work/$tool.out" >&2; return 1; }
     idle_after=$(awk '/^cpu /{print $5 + $6}' /proc/stat)
     registry_after=$(process_cpu_seconds docker-registry)
     measure "$work/$tool.rerun" "${cmd[@]}" >"$work/$tool.rerun.out" 2>&1

@@ -480,6 +480,17 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
     } else {
         pushed = co_await upload_chunked(repo, location, digest, size, source, until);
     }
+    if (!pushed && !pushed.error().is(errc::digest_mismatch) &&
+        !pushed.error().is(errc::size_mismatch)) {
+        // The commit may have landed with only its answer lost: the retried PUT then meets
+        // an upload session the registry already closed (404 BLOB_UPLOAD_UNKNOWN). The blob
+        // itself is the truth; the registry verified its digest when it committed it.
+        auto landed = co_await head_blob(repo, digest, until);
+        if (landed && *landed && **landed == size) {
+            ++counters_.commits_recovered;
+            pushed = result<void>{};
+        }
+    }
     if (!pushed) {
         co_await cancel_upload(repo, location);
         co_return with_context(pushed.error(), what);

@@ -114,6 +114,8 @@ struct client_counters {
     std::size_t blobs_uploaded = 0;
     std::size_t blobs_mounted = 0;
     std::size_t mounts_declined = 0;
+    /// Uploads whose commit answer was lost but whose blob was found committed.
+    std::size_t commits_recovered = 0;
     std::uint64_t bytes_uploaded = 0;
     std::size_t manifests_put = 0;
 };

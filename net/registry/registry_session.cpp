@@ -155,17 +155,47 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
     origin where = parsed->where;
     where.verify_tls = !insecure;
 
-    auto attempt_deadline = until.within(options_.request_timeout);
-    http_request ping{"GET", url{where, "/v2/"}, {}, {}};
-    auto response = co_await http_.send(ping, attempt_deadline, 64u << 10);
-    if (!response && plain_allowed &&
-        (response.error().is(errc::tls_handshake_failed) ||
-         response.error().is(errc::protocol_error) ||
-         response.error().is(errc::connection_closed))) {
-        // Not TLS on the other side: loopback and insecure registries may speak plain http.
-        where.scheme = "http";
-        ping.target.where = where;
+    // The ping is retried like any request: a registry that answers its first request with
+    // 429 or 503, or drops the connection, is busy, not absent.
+    int attempts = std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
+    auto request_timeout = budget_ ? budget_->limits().request_timeout : options_.request_timeout;
+    bool scheme_settled = !plain_allowed;
+    result<http_response> response = fail(errc::timeout, "registry " + state.name);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        auto attempt_deadline = until.within(request_timeout);
+        http_request ping{"GET", url{where, "/v2/"}, {}, {}};
         response = co_await http_.send(ping, attempt_deadline, 64u << 10);
+        if (!response && !scheme_settled &&
+            (response.error().is(errc::tls_handshake_failed) ||
+             response.error().is(errc::protocol_error) ||
+             response.error().is(errc::connection_closed))) {
+            // Not TLS on the other side: loopback and insecure registries may speak plain
+            // http. Only a plain answer settles it; otherwise TLS is tried again.
+            origin plain = where;
+            plain.scheme = "http";
+            ping.target.where = plain;
+            auto plain_response = co_await http_.send(ping, attempt_deadline, 64u << 10);
+            if (plain_response) {
+                where = plain;
+                response = std::move(plain_response);
+            }
+        }
+        if (response) {
+            scheme_settled = true;
+        }
+        bool last = attempt + 1 == attempts || until.expired();
+        if (!response) {
+            if (is_transient(response.error()) && !last) {
+                co_await sleep_for(backoff_delay(attempt, nullptr), until);
+                continue;
+            }
+            break;
+        }
+        if (should_retry_status(response->status) && !last) {
+            co_await sleep_for(backoff_delay(attempt, &*response), until);
+            continue;
+        }
+        break;
     }
     if (!response) {
         co_return with_context(response.error(), "registry " + state.name + " unreachable");

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+/// A fault-injecting HTTP/1.1 proxy in front of one registry, for tests and scripts that
+/// check how hoist copes with a flaky registry: 429s, 503s, connections reset before or
+/// after the registry did the work, and connections that go silent. Faults are drawn
+/// from a seeded generator, so a run can be repeated.
+#pragma once
+
+#include "tools/testkit/error.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hoist::testkit {
+
+enum class fault_kind {
+    none,          ///< forwarded and answered faithfully
+    rate_limit,    ///< 429 with `Retry-After: 1` and an OCI error body; not forwarded
+    unavailable,   ///< 503 with an OCI error body; not forwarded
+    reset_before,  ///< connection reset without forwarding or answering
+    reset_after,   ///< forwarded, then the connection reset instead of the answer
+    stall,         ///< not forwarded; the connection stays silent, then closes
+};
+
+/// "none", "rate_limit", "unavailable", "reset_before", "reset_after", "stall".
+std::string_view fault_name(fault_kind kind);
+
+struct fault_options {
+    /// Seeds the generator that picks faults. Requests arrive in an order that depends
+    /// on the client's concurrency, so the same seed gives the same sequence of
+    /// decisions, not necessarily the same faulted requests.
+    std::uint64_t seed = 1;
+    /// Probability per request of each fault; their sum must not exceed 1.
+    double rate_limit = 0;
+    double unavailable = 0;
+    double reset_before = 0;
+    double reset_after = 0;
+    double stall = 0;
+    /// How long a stalled connection stays silent before it is closed.
+    std::chrono::milliseconds stall_time = std::chrono::seconds(3);
+    /// Only requests with one of these methods ("PUT", …) are faulted; empty: all.
+    std::vector<std::string> methods;
+    /// Faults injected in all; further requests are forwarded faithfully.
+    std::size_t max_faults = std::numeric_limits<std::size_t>::max();
+    /// The same request (method and target) is faulted at most this many times in a
+    /// row, so a client that retries always gets through.
+    int max_consecutive = 2;
+    /// Request and response bodies are held in memory, up to this size.
+    std::size_t max_body = 64u << 20;
+    /// Bound on one forwarded request, from sending it upstream to its whole response.
+    std::chrono::milliseconds upstream_timeout = std::chrono::seconds(60);
+};
+
+/// What the proxy did so far.
+struct fault_counts {
+    std::size_t requests = 0;         ///< HTTP requests received (TLS probes not included)
+    std::size_t forwarded = 0;        ///< requests sent upstream (reset_after included)
+    std::size_t upstream_errors = 0;  ///< forwarded requests without an upstream answer (502)
+    std::size_t rate_limit = 0;
+    std::size_t unavailable = 0;
+    std::size_t reset_before = 0;
+    std::size_t reset_after = 0;
+    std::size_t stall = 0;
+
+    std::size_t faults() const {
+        return rate_limit + unavailable + reset_before + reset_after + stall;
+    }
+    std::size_t of(fault_kind kind) const;
+    /// "requests=… forwarded=… rate_limit=… …" for logs and test messages.
+    std::string to_string() const;
+};
+
+/// A plain-HTTP/1.1 server on 127.0.0.1 (a free port; keep-alive, Content-Length and
+/// chunked request bodies) that forwards every request to one upstream registry origin
+/// over hoist's own HTTP client (HTTP/2 over TLS, verified against a CA file), and
+/// returns the answer with hop-by-hop headers dropped and `Location` headers that point
+/// upstream rewritten to the proxy, so uploads continue through it. Bodies are held in
+/// memory: it is meant for small test images.
+///
+/// A TLS ClientHello is answered with a plain-HTTP 400, as a plain registry does, so
+/// clients that try https first fall back to http.
+///
+/// Runs on its own thread with its own io_context. All accessors are thread-safe.
+class fault_proxy {
+public:
+    /// `upstream`: "https://host:port" or "host:port" (https); `ca_file`: the PEM bundle
+    /// that verifies it (empty: the system roots).
+    /// Errors: errc::bad_options (unparsable upstream, probabilities), system errors from
+    /// bind.
+    static result<std::unique_ptr<fault_proxy>> start(std::string upstream, std::string ca_file,
+                                                      fault_options options);
+
+    fault_proxy(const fault_proxy&) = delete;
+    fault_proxy& operator=(const fault_proxy&) = delete;
+    /// stop().
+    ~fault_proxy();
+
+    /// Stops accepting, closes every connection (stalled ones included) and shuts the
+    /// upstream client down; waits for the thread (bounded). Idempotent.
+    void stop();
+
+    std::uint16_t port() const;
+    /// "127.0.0.1:PORT": the registry name clients use to go through the proxy.
+    std::string host_port() const;
+    /// "http://127.0.0.1:PORT".
+    std::string base_url() const;
+    /// The upstream origin, "https://host:port".
+    std::string upstream() const;
+
+    fault_counts counts() const;
+    /// Faults of one kind injected so far.
+    std::size_t injected(fault_kind kind) const;
+    /// Requests received so far.
+    std::size_t requests() const;
+    /// The last faulted requests (up to 1000), oldest first: "reset_after PUT /v2/…".
+    std::vector<std::string> fault_log() const;
+
+    struct impl;
+
+private:
+    explicit fault_proxy(std::unique_ptr<impl> state);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hoist::testkit
