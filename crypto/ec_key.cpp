@@ -3,7 +3,10 @@
 
 #include "crypto/detail/bssl.hpp"
 
+#include "crypto/encoding.hpp"
+
 #include <openssl/bn.h>
+#include <openssl/bytestring.h>
 #include <openssl/ec.h>
 #include <openssl/ec_key.h>
 #include <openssl/ecdsa.h>
@@ -61,6 +64,21 @@ bssl::UniquePtr<BIO> new_memory_bio() {
     return bio;
 }
 
+// DER from one of BoringSSL's EVP_marshal_* functions; they fail only when out of memory.
+template <class Marshal>
+std::string marshal_or_throw(Marshal marshal) {
+    bssl::ScopedCBB cbb;
+    std::uint8_t* data = nullptr;
+    std::size_t length = 0;
+    if (!CBB_init(cbb.get(), 128) || !marshal(cbb.get()) ||
+        !CBB_finish(cbb.get(), &data, &length)) {
+        ERR_clear_error();
+        throw std::bad_alloc();
+    }
+    bssl::UniquePtr<std::uint8_t> owned(data);
+    return std::string(reinterpret_cast<const char*>(data), length);
+}
+
 std::string public_pem(EVP_PKEY* pkey) {
     auto bio = new_memory_bio();
     return pem_or_throw(bio, PEM_write_bio_PUBKEY(bio.get(), pkey));
@@ -93,6 +111,21 @@ result<ec_private_key> ec_private_key::from_pem(std::string_view pem) {
         return detail::fail(errc::bad_key);
     }
     return ec_private_key(std::make_shared<impl>(impl{std::move(pkey)}));
+}
+
+result<ec_private_key> ec_private_key::from_pkcs8_der(std::string_view der) {
+    CBS input;
+    CBS_init(&input, bytes(der), der.size());
+    bssl::UniquePtr<EVP_PKEY> pkey(EVP_parse_private_key(&input));
+    if (!pkey || CBS_len(&input) != 0 || !is_p256(pkey.get())) {
+        return detail::fail(errc::bad_key);
+    }
+    return ec_private_key(std::make_shared<impl>(impl{std::move(pkey)}));
+}
+
+std::string ec_private_key::to_pkcs8_der() const {
+    return marshal_or_throw(
+        [&](CBB* out) { return EVP_marshal_private_key(out, impl_->pkey.get()); });
 }
 
 std::string ec_private_key::to_pkcs8_pem() const {
@@ -160,8 +193,28 @@ result<ec_public_key> ec_public_key::from_pem(std::string_view pem) {
     return ec_public_key(std::make_shared<impl>(impl{std::move(pkey)}));
 }
 
+result<ec_public_key> ec_public_key::from_spki_der(std::string_view der) {
+    CBS input;
+    CBS_init(&input, bytes(der), der.size());
+    bssl::UniquePtr<EVP_PKEY> pkey(EVP_parse_public_key(&input));
+    if (!pkey || CBS_len(&input) != 0 || !is_p256(pkey.get())) {
+        return detail::fail(errc::bad_key);
+    }
+    return ec_public_key(std::make_shared<impl>(impl{std::move(pkey)}));
+}
+
 std::string ec_public_key::to_pem() const {
     return public_pem(impl_->pkey.get());
+}
+
+std::string ec_public_key::spki_der() const {
+    return marshal_or_throw(
+        [&](CBB* out) { return EVP_marshal_public_key(out, impl_->pkey.get()); });
+}
+
+std::string ec_public_key::hint() const {
+    const auto hash = digest(spki_der());
+    return base64_encode(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
 bool ec_public_key::verify_der(std::string_view message, std::string_view signature) const {

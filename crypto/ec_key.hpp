@@ -24,9 +24,14 @@ public:
     /// Parses an unencrypted PEM key: PKCS#8 ("PRIVATE KEY") or SEC1 ("EC PRIVATE KEY").
     /// Errors: errc::bad_key for anything else (other curves, RSA, encrypted keys, junk).
     static result<ec_private_key> from_pem(std::string_view pem);
+    /// Parses a DER PKCS#8 PrivateKeyInfo, and only that: a SEC1 ECPrivateKey is refused,
+    /// as cosign refuses it inside an encrypted key. Errors: errc::bad_key.
+    static result<ec_private_key> from_pkcs8_der(std::string_view der);
 
     /// Unencrypted PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----").
     std::string to_pkcs8_pem() const;
+    /// The same PrivateKeyInfo as DER (what an encrypted cosign key holds).
+    std::string to_pkcs8_der() const;
     /// SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----").
     std::string public_key_pem() const;
     /// The matching public key.
@@ -53,9 +58,18 @@ public:
     /// Parses a SubjectPublicKeyInfo PEM ("PUBLIC KEY").
     /// Errors: errc::bad_key when it does not parse or is not a P-256 key.
     static result<ec_public_key> from_pem(std::string_view pem);
+    /// Parses a DER SubjectPublicKeyInfo. Errors: errc::bad_key.
+    static result<ec_public_key> from_spki_der(std::string_view der);
 
     /// SubjectPublicKeyInfo PEM.
     std::string to_pem() const;
+    /// SubjectPublicKeyInfo DER.
+    std::string spki_der() const;
+    /// Sigstore's public-key hint: standard base64 of SHA-256 over the SPKI DER, the
+    /// value bundles carry in verificationMaterial.publicKey.hint.
+    std::string hint() const;
+    /// True when both are the same point on the curve.
+    bool operator==(const ec_public_key& other) const { return spki_der() == other.spki_der(); }
 
     /// True when `signature` (ASN.1 DER, strictly encoded) signs SHA-256(`message`).
     bool verify_der(std::string_view message, std::string_view signature) const;

@@ -18,6 +18,18 @@ enum class errc {
     bad_pem,           ///< PEM text without the expected block
     invalid_argument,  ///< an argument out of range, e.g. a malformed IP address for a SAN
     random_failed,     ///< the system random generator failed
+
+    // Encrypted cosign keys (crypto/cosign_key.hpp).
+    malformed_encrypted_key,     ///< its JSON, a base64 field or the nonce length is wrong
+    unsupported_key_encryption,  ///< a KDF, cipher or scrypt cost that cosign refuses
+    wrong_password,              ///< the secretbox does not open with the password
+    encrypted_key_not_pkcs8,     ///< it opens but holds no PKCS#8 ECDSA P-256 key
+
+    // Sigstore documents: DSSE, in-toto, SLSA, simple signing, `.sig` images, bundles.
+    bad_document,          ///< JSON that does not parse or breaks the rules of its format
+    unsupported_document,  ///< well formed, but a version, type or algorithm not supported
+    digest_mismatch,       ///< signed content names another digest than the artifact's
+    limit_exceeded,        ///< over a count limit, e.g. more than 1000 `.sig` layers
 };
 
 const boost::system::error_category& crypto_category() noexcept;

@@ -33,9 +33,13 @@ echo "== two TLS registries: $REG1 (staging) and $REG2 (production)"
 echo "== thin manifests written:"
 (cd "$work/promo" && find . -type f | sort | sed 's/^/   /')
 
-echo "== hoist cip --confirm --sign=false (signing comes with the supply-chain phases)"
-"$bin/hoist" "${trust[@]}" cip --thin-manifest-dir "$work/promo" --confirm --sign=false \
-    --report "$work/report.json"
+echo "== a signing key pair in cosign's format (hoist keygen)"
+export COSIGN_PASSWORD=demo
+"$bin/hoist" keygen --output-key-prefix "$work/cosign"
+
+echo "== hoist cip --confirm --signing-key cosign.key"
+"$bin/hoist" "${trust[@]}" cip --thin-manifest-dir "$work/promo" --confirm \
+    --signing-key "$work/cosign.key" --report "$work/report.json"
 
 echo "== the report ($work/report.json), per phase:"
 python3 - "$work/report.json" <<'PY'
@@ -47,6 +51,9 @@ for phase in report["phases"]:
               f'{phase["http_requests"]:6} requests  {phase["message"]}')
 promote = report.get("promote", {})
 print("   promote:", ", ".join(f"{k} {v}" for k, v in promote.items()))
+supply = report.get("supply", {})
+for what in ("signatures", "attestations"):
+    print(f"   {what}:", ", ".join(f"{k} {v}" for k, v in supply.get(what, {}).items()))
 PY
 
 echo "== byte-for-byte check of one index and its tag at both ends:"
@@ -59,9 +66,15 @@ else
     exit 1
 fi
 
+echo "== the promoted image's signature and attestation verify with cosign.pub:"
+"$bin/hoist" "${trust[@]}" verify "$REG2/prod/img-000:$first_tag" --key "$work/cosign.pub" |
+    head -1 | cut -c1-160
+"$bin/hoist" "${trust[@]}" verify-attestation "$REG2/prod/img-000:$first_tag" \
+    --key "$work/cosign.pub" --type https://k8s.io/promo-tools/promotion/v1 | head -1 | cut -c1-160
+
 echo "== run again: everything is present, nothing is written"
-"$bin/hoist" "${trust[@]}" cip --thin-manifest-dir "$work/promo" --confirm --sign=false |
-    grep -E '^plan:|^\[promote\]'
+"$bin/hoist" "${trust[@]}" cip --thin-manifest-dir "$work/promo" --confirm \
+    --signing-key "$work/cosign.key" | grep -E '^plan:|^\[(promote|sign|attest)\]'
 echo "== requests the production registry served (from its access log):"
 grep -v readiness-probe "$REG2_LOG" | grep -o '"[A-Z]* [^ ]* HTTP/[0-9.]*" [0-9]*' |
     tr -d '"' | awk '{print $1, $3, $4}' | sort | uniq -c

@@ -2,6 +2,7 @@
 #include "engine/pipeline/pipeline.hpp"
 
 #include "engine/bounded.hpp"
+#include "engine/supply/supply_phases.hpp"
 
 #include <set>
 
@@ -99,32 +100,6 @@ public:
     }
 };
 
-/// Provenance and Validate: the checks of staging images come with the supply-chain
-/// work; until then these phases say so instead of pretending to check.
-class unchecked_phase final : public phase {
-public:
-    unchecked_phase(std::string_view name, std::string_view what, bool dry_run_stops_here)
-        : name_(name), what_(what), dry_run_stops_here_(dry_run_stops_here) {}
-
-    std::string_view name() const override { return name_; }
-
-    asio::awaitable<phase_outcome> run(promotion_run& run) override {
-        std::string message = std::string(what_) + " not checked: not built yet";
-        if (dry_run_stops_here_ && !run.options.confirm) {
-            co_return phase_outcome{phase_status::stopped,
-                                    message +
-                                        "; dry run complete, nothing was promoted (use "
-                                        "--confirm to promote)"};
-        }
-        co_return phase_outcome{phase_status::skipped, message};
-    }
-
-private:
-    std::string_view name_;
-    std::string_view what_;
-    bool dry_run_stops_here_;
-};
-
 class promote_phase final : public phase {
 public:
     std::string_view name() const override { return "promote"; }
@@ -146,24 +121,6 @@ public:
         }
         co_return phase_outcome{phase_status::done, summary};
     }
-};
-
-/// Sign and Attest: signing comes with the supply-chain work.
-class unsigned_phase final : public phase {
-public:
-    explicit unsigned_phase(std::string_view name) : name_(name) {}
-    std::string_view name() const override { return name_; }
-
-    asio::awaitable<phase_outcome> run(promotion_run& run) override {
-        if (!run.options.sign) {
-            co_return phase_outcome{phase_status::skipped, "--sign=false"};
-        }
-        co_return phase_outcome{phase_status::skipped,
-                                "not built yet: promoted images are not signed or attested"};
-    }
-
-private:
-    std::string_view name_;
 };
 
 }  // namespace
@@ -201,11 +158,11 @@ std::vector<std::unique_ptr<phase>> standard_phases() {
     std::vector<std::unique_ptr<phase>> phases;
     phases.push_back(std::make_unique<setup_phase>());
     phases.push_back(std::make_unique<plan_phase>());
-    phases.push_back(std::make_unique<unchecked_phase>("provenance", "SLSA provenance", false));
-    phases.push_back(std::make_unique<unchecked_phase>("validate", "staging signatures", true));
+    phases.push_back(make_provenance_phase());
+    phases.push_back(make_validate_phase());
     phases.push_back(std::make_unique<promote_phase>());
-    phases.push_back(std::make_unique<unsigned_phase>("sign"));
-    phases.push_back(std::make_unique<unsigned_phase>("attest"));
+    phases.push_back(make_sign_phase());
+    phases.push_back(make_attest_phase());
     return phases;
 }
 
@@ -248,6 +205,11 @@ asio::awaitable<pipeline_report> run_pipeline(
             report.final_status = outcome.status;
             break;
         }
+    }
+    // Images a supply-chain check blocked were left out, and the others promoted: the run
+    // did what it could, but not all it was asked.
+    if (report.final_status == phase_status::done && run.plan && run.plan->counts.blocked != 0) {
+        report.final_status = phase_status::refused;
     }
     report.wall = std::chrono::steady_clock::now() - started;
     co_return report;

@@ -9,6 +9,7 @@
 #include "engine/plan/edges.hpp"
 #include "engine/plan/plan.hpp"
 #include "engine/promote/promote.hpp"
+#include "engine/supply/supply_options.hpp"
 #include "net/asio.hpp"
 #include "net/deadline.hpp"
 #include "net/http_client.hpp"
@@ -51,6 +52,7 @@ struct promotion_options {
     bool sign = true;
     plan_options plan;
     promote_options promote;
+    supply_options supply;
     /// Budget of each phase by name; phases not named get `default_budget`.
     net::registry::budget_limits default_budget;
     std::map<std::string, net::registry::budget_limits> budgets;
@@ -70,6 +72,7 @@ struct promotion_run {
     edge_set edges;
     std::optional<promotion_plan> plan;
     std::optional<promote_result> promoted;
+    supply_record supply;
 };
 
 class phase {

@@ -55,7 +55,7 @@ public:
             if (plan.decisions[i].outcome == edge_outcome::promote) {
                 check_source(edges_.edges[i], plan.decisions[i]);
             }
-            count(plan.counts, plan.decisions[i].outcome);
+            plan.counts.add(plan.decisions[i].outcome);
         }
         plan.requests = requests_;
         co_return plan;
@@ -300,26 +300,6 @@ private:
         decision.detail = edge.digest() + " is not in " + path;
     }
 
-    static void count(plan_counts& counts, edge_outcome outcome) {
-        switch (outcome) {
-            case edge_outcome::promote:
-                ++counts.promote;
-                break;
-            case edge_outcome::present:
-                ++counts.present;
-                break;
-            case edge_outcome::tag_move:
-                ++counts.tag_move;
-                break;
-            case edge_outcome::lost:
-                ++counts.lost;
-                break;
-            case edge_outcome::failed:
-                ++counts.failed;
-                break;
-        }
-    }
-
     reg::registry_client& client_;
     const edge_set& edges_;
     plan_options options_;
@@ -342,8 +322,44 @@ std::string_view to_string(edge_outcome outcome) {
             return "lost";
         case edge_outcome::failed:
             return "failed";
+        case edge_outcome::blocked:
+            return "blocked";
     }
     return "unknown";
+}
+
+void plan_counts::add(edge_outcome outcome) {
+    switch (outcome) {
+        case edge_outcome::promote:
+            ++promote;
+            break;
+        case edge_outcome::present:
+            ++present;
+            break;
+        case edge_outcome::tag_move:
+            ++tag_move;
+            break;
+        case edge_outcome::lost:
+            ++lost;
+            break;
+        case edge_outcome::failed:
+            ++failed;
+            break;
+        case edge_outcome::blocked:
+            ++blocked;
+            break;
+    }
+}
+
+void promotion_plan::block(std::size_t edge, std::string reason) {
+    auto& decision = decisions[edge];
+    if (decision.outcome != edge_outcome::promote) {
+        return;
+    }
+    decision.outcome = edge_outcome::blocked;
+    decision.detail = std::move(reason);
+    --counts.promote;
+    ++counts.blocked;
 }
 
 asio::awaitable<promotion_plan> make_plan(net::registry::registry_client& client,

@@ -28,6 +28,7 @@ enum class edge_outcome : std::uint8_t {
     tag_move,  ///< a destination tag points at another digest: refused
     lost,      ///< the digest is not in the source repository
     failed,    ///< a repository could not be read
+    blocked,   ///< a supply-chain check (provenance, staging signature) refused the source
 };
 
 std::string_view to_string(edge_outcome outcome);
@@ -38,7 +39,8 @@ struct edge_decision {
     std::vector<std::string> missing_tags;
     /// For promote: the digest is already in the destination repository (only tags move).
     bool digest_present = false;
-    /// For tag_move: "tag v1 points at sha256:…"; for failed: the error.
+    /// For tag_move: "tag v1 points at sha256:…"; for failed: the error; for blocked: which
+    /// check refused the source image, and why.
     std::string detail;
 };
 
@@ -53,6 +55,9 @@ struct plan_counts {
     std::size_t tag_move = 0;
     std::size_t lost = 0;
     std::size_t failed = 0;
+    std::size_t blocked = 0;
+
+    void add(edge_outcome outcome);
 };
 
 struct plan_requests {
@@ -73,6 +78,9 @@ struct promotion_plan {
 
     /// Refused tag moves, lost digests or unreadable repositories: the run must fail.
     bool clean() const { return counts.tag_move == 0 && counts.lost == 0 && counts.failed == 0; }
+
+    /// Takes a to-promote edge out of the promotion, saying why; a no-op for others.
+    void block(std::size_t edge, std::string reason);
 };
 
 /// Reads the inventories through `client` and decides every edge of `edges` (which must

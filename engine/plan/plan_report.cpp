@@ -16,26 +16,6 @@ struct destination_row {
     plan_counts counts;
 };
 
-void add(plan_counts& counts, edge_outcome outcome) {
-    switch (outcome) {
-        case edge_outcome::promote:
-            ++counts.promote;
-            break;
-        case edge_outcome::present:
-            ++counts.present;
-            break;
-        case edge_outcome::tag_move:
-            ++counts.tag_move;
-            break;
-        case edge_outcome::lost:
-            ++counts.lost;
-            break;
-        case edge_outcome::failed:
-            ++counts.failed;
-            break;
-    }
-}
-
 /// Rows in manifest order (projects sorted by the loader), destinations as listed.
 std::vector<destination_row> rows_of(const promotion_plan& plan) {
     std::vector<destination_row> rows;
@@ -47,7 +27,7 @@ std::vector<destination_row> rows_of(const promotion_plan& plan) {
         if (inserted) {
             rows.push_back({edge.manifest->project, edge.source->name, edge.destination->name, {}});
         }
-        add(rows[it->second].counts, plan.decisions[i].outcome);
+        rows[it->second].counts.add(plan.decisions[i].outcome);
     }
     return rows;
 }
@@ -70,11 +50,8 @@ std::string fixed(double value, int digits) {
 }
 
 nlohmann::ordered_json counts_json(const plan_counts& counts) {
-    return {{"promote", counts.promote},
-            {"present", counts.present},
-            {"tag_move", counts.tag_move},
-            {"lost", counts.lost},
-            {"failed", counts.failed}};
+    return {{"promote", counts.promote}, {"present", counts.present}, {"tag_move", counts.tag_move},
+            {"lost", counts.lost},       {"failed", counts.failed},   {"blocked", counts.blocked}};
 }
 
 }  // namespace
@@ -86,6 +63,9 @@ void print_plan(std::ostream& out, const promotion_plan& plan) {
         << " present, " << c.tag_move << " refused (tag moves), " << c.lost << " lost";
     if (c.failed != 0) {
         out << ", " << c.failed << " unreadable";
+    }
+    if (c.blocked != 0) {
+        out << ", " << c.blocked << " blocked";
     }
     if (set.redundant != 0) {
         out << " (" << set.redundant << " redundant edges merged)";
@@ -105,6 +85,9 @@ void print_plan(std::ostream& out, const promotion_plan& plan) {
         }
         if (row.counts.failed != 0) {
             out << ", unreadable " << row.counts.failed;
+        }
+        if (row.counts.blocked != 0) {
+            out << ", blocked " << row.counts.blocked;
         }
         out << '\n';
     }
@@ -126,6 +109,10 @@ void print_plan(std::ostream& out, const promotion_plan& plan) {
                 break;
             case edge_outcome::failed:
                 out << "unreadable: " << d.detail << '\n';
+                break;
+            case edge_outcome::blocked:
+                out << "blocked: " << set.source_path(edge) << "@" << edge.digest() << " (for "
+                    << set.destination_path(edge) << "): " << d.detail << '\n';
                 break;
             default:
                 break;

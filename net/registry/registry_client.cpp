@@ -5,6 +5,8 @@
 #include "net/registry/link_header.hpp"
 #include "net/registry/media_types.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <set>
 
 namespace hoist::net::registry {
@@ -231,13 +233,9 @@ asio::awaitable<result<fetched_manifest>> registry_client::get_manifest(reposito
     co_return out;
 }
 
-asio::awaitable<result<std::string>> registry_client::put_manifest(repository_ref repo,
-                                                                   std::string reference,
-                                                                   std::string body,
-                                                                   std::string media_type,
-                                                                   deadline until) {
-    std::string what = "PUT manifest " + repo.to_string() +
-                       (reference.starts_with("sha256:") ? "@" : ":") + reference;
+asio::awaitable<result<http_response>> registry_client::send_manifest(
+    repository_ref repo, const std::string& reference, std::string body, std::string media_type,
+    const std::string& what, deadline until) {
     if (body.size() > max_manifest_size) {
         co_return fail(errc::manifest_too_large, what);
     }
@@ -245,9 +243,12 @@ asio::awaitable<result<std::string>> registry_client::put_manifest(repository_re
     if (reference.starts_with("sha256:") && reference != digest) {
         co_return fail(errc::digest_mismatch, what + ": content hashes to " + digest);
     }
-    registry_call call{
-        "PUT",           manifests_path(repo, reference),    {{"content-type", media_type}},
-        std::move(body), {scope_for(repo.repository, true)}, max_error_body};
+    registry_call call{"PUT",
+                       manifests_path(repo, reference),
+                       {{"content-type", std::move(media_type)}},
+                       std::move(body),
+                       {scope_for(repo.repository, true)},
+                       max_error_body};
     auto response = co_await session_.send(repo.registry, std::move(call), until);
     if (!response) {
         co_return with_context(response.error(), what);
@@ -261,7 +262,95 @@ asio::awaitable<result<std::string>> registry_client::put_manifest(repository_re
                        what + ": registry stored " + std::string(*header) + ", sent " + digest);
     }
     ++counters_.manifests_put;
+    co_return std::move(*response);
+}
+
+asio::awaitable<result<std::string>> registry_client::put_manifest(repository_ref repo,
+                                                                   std::string reference,
+                                                                   std::string body,
+                                                                   std::string media_type,
+                                                                   deadline until) {
+    std::string what = "PUT manifest " + repo.to_string() +
+                       (reference.starts_with("sha256:") ? "@" : ":") + reference;
+    std::string digest = crypto::digest_of(body);
+    auto response = co_await send_manifest(repo, reference, std::move(body), std::move(media_type),
+                                           what, until);
+    if (!response) {
+        co_return response.error();
+    }
     co_return digest;
+}
+
+asio::awaitable<result<std::string>> registry_client::attach_referrer(repository_ref repo,
+                                                                      std::string body,
+                                                                      std::string subject_digest,
+                                                                      descriptor entry,
+                                                                      deadline until) {
+    std::string digest = crypto::digest_of(body);
+    std::string what = "PUT referrer " + repo.to_string() + "@" + digest + " of " + subject_digest;
+    entry.digest = digest;
+    entry.size = static_cast<std::int64_t>(body.size());
+    entry.media_type = std::string(media_type::oci_manifest);
+    auto response = co_await send_manifest(repo, digest, std::move(body),
+                                           std::string(media_type::oci_manifest), what, until);
+    if (!response) {
+        co_return response.error();
+    }
+    if (response->header("oci-subject") == std::optional<std::string_view>(subject_digest)) {
+        co_return digest;
+    }
+    auto indexed = co_await add_to_referrers_tag(repo, subject_digest, entry, until);
+    if (!indexed) {
+        co_return with_context(indexed.error(), what);
+    }
+    co_return digest;
+}
+
+asio::awaitable<result<void>> registry_client::add_to_referrers_tag(
+    repository_ref repo, const std::string& subject_digest, const descriptor& entry,
+    deadline until) {
+    std::string tag = "sha256-" + subject_digest.substr(subject_digest.find(':') + 1);
+    std::vector<descriptor> listed;
+    auto current = co_await get_manifest(repo, tag, until);
+    if (current) {
+        auto parsed = parse_manifest(current->body, media_type_essence(current->media_type));
+        if (!parsed) {
+            co_return with_context(parsed.error(), "referrers tag " + repo.to_string() + ":" + tag);
+        }
+        listed = std::move(parsed->manifests);
+    } else if (!current.error().is(errc::not_found)) {
+        co_return current.error();
+    }
+    for (const auto& known : listed) {
+        if (known.digest == entry.digest) {
+            co_return result<void>{};
+        }
+    }
+    listed.push_back(entry);
+    nlohmann::ordered_json index;
+    index["schemaVersion"] = 2;
+    index["mediaType"] = media_type::oci_index;
+    index["manifests"] = nlohmann::ordered_json::array();
+    for (const auto& d : listed) {
+        nlohmann::ordered_json item;
+        item["mediaType"] = d.media_type;
+        item["digest"] = d.digest;
+        item["size"] = d.size;
+        if (!d.artifact_type.empty()) {
+            item["artifactType"] = d.artifact_type;
+        }
+        if (!d.annotations.empty()) {
+            item["annotations"] = d.annotations;
+        }
+        index["manifests"].push_back(std::move(item));
+    }
+    auto written =
+        co_await put_manifest(repo, tag, index.dump(), std::string(media_type::oci_index), until);
+    if (!written) {
+        co_return written.error();
+    }
+    ++counters_.referrers_tags_put;
+    co_return result<void>{};
 }
 
 asio::awaitable<result<std::optional<std::int64_t>>> registry_client::head_blob(repository_ref repo,

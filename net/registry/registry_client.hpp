@@ -118,6 +118,8 @@ struct client_counters {
     std::size_t commits_recovered = 0;
     std::uint64_t bytes_uploaded = 0;
     std::size_t manifests_put = 0;
+    /// Referrers tag indexes written for registries without the referrers API.
+    std::size_t referrers_tags_put = 0;
 };
 
 class registry_client {
@@ -176,9 +178,26 @@ public:
                                                                std::string artifact_type,
                                                                deadline until);
 
+    /// Pushes `body` (an OCI image manifest whose `subject` is `subject_digest`) by its
+    /// digest. When the registry does not confirm that it indexed the subject (no
+    /// OCI-Subject header, as docker-registry 2.8), the referrers tag `sha256-<hex>` is
+    /// kept up to date instead: its index gains `entry` unless it already lists it.
+    /// Not safe against other writers of the same subject's tag at the same time: the
+    /// caller serialises them. Returns the manifest's digest.
+    asio::awaitable<result<std::string>> attach_referrer(repository_ref repo, std::string body,
+                                                         std::string subject_digest,
+                                                         descriptor entry, deadline until);
+
     const client_counters& counters() const { return counters_; }
 
 private:
+    asio::awaitable<result<http_response>> send_manifest(repository_ref repo,
+                                                         const std::string& reference,
+                                                         std::string body, std::string media_type,
+                                                         const std::string& what, deadline until);
+    asio::awaitable<result<void>> add_to_referrers_tag(repository_ref repo,
+                                                       const std::string& subject_digest,
+                                                       const descriptor& entry, deadline until);
     asio::awaitable<result<std::string>> open_upload(repository_ref repo, deadline until);
     asio::awaitable<result<void>> upload_monolithic(repository_ref repo, std::string location,
                                                     std::string digest, std::int64_t size,

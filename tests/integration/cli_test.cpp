@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hoist command line as users run it: output, exit codes (0 done, 1 failed, 2 bad
 // invocation) and error messages, against real registries.
+#include "crypto/cosign_key.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
 
 #include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace hoist {
 namespace {
@@ -131,6 +139,63 @@ TEST_F(Cli, FailuresExitOneWithTheReference) {
         std::string(HOIST_BINARY) + " digest " + source->host_port() + "/cli/app:1.0 2>&1",
         nullptr);
     EXPECT_NE(untrusted.find("not trusted"), std::string::npos) << untrusted;
+}
+
+std::string file_contents(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// No registry needed: the key pair is written to a fresh directory.
+TEST(CliKeygen, WritesALoadableKeyPairAndKeepsItUnlessForced) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "hoist-keygen-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    const std::filesystem::path work = pattern;
+    const std::string password = "correct horse";
+    const auto keygen = "cd " + work.string() + " && COSIGN_PASSWORD='" + password + "' " +
+                        std::string(HOIST_BINARY) + " keygen";
+
+    int status = -1;
+    auto out = run_process(keygen + " 2>&1", &status);
+    ASSERT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("cosign.key"), std::string::npos) << out;
+    EXPECT_NE(out.find("cosign.pub"), std::string::npos) << out;
+
+    const auto key_text = file_contents(work / "cosign.key");
+    const auto public_text = file_contents(work / "cosign.pub");
+    EXPECT_TRUE(crypto::needs_password(key_text));
+    auto key = crypto::load_signing_key(key_text, password);
+    ASSERT_TRUE(key) << key.error().message();
+    auto public_keys = crypto::load_verification_keys(public_text);
+    ASSERT_TRUE(public_keys) << public_keys.error().message();
+    ASSERT_EQ(public_keys->size(), 1u);
+    EXPECT_EQ(public_keys->front(), key->public_key());
+    struct stat info {};
+    ASSERT_EQ(::stat((work / "cosign.key").c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0600u);
+
+    auto again = run_process(keygen + " 2>&1", &status);
+    EXPECT_NE(status, 0) << again;
+    EXPECT_NE(again.find("--force"), std::string::npos) << again;
+    EXPECT_EQ(file_contents(work / "cosign.key"), key_text);
+    EXPECT_EQ(file_contents(work / "cosign.pub"), public_text);
+
+    auto forced = run_process(keygen + " --force 2>&1", &status);
+    EXPECT_EQ(status, 0) << forced;
+    EXPECT_NE(file_contents(work / "cosign.pub"), public_text);
+
+    // No COSIGN_PASSWORD and no controlling terminal (setsid): nothing to ask, usage error.
+    auto no_password = run_process("cd " + work.string() + " && env -u COSIGN_PASSWORD setsid -w " +
+                                       std::string(HOIST_BINARY) +
+                                       " keygen --output-key-prefix other </dev/null 2>&1",
+                                   &status);
+    EXPECT_EQ(status, 2) << no_password;
+    EXPECT_NE(no_password.find("COSIGN_PASSWORD"), std::string::npos) << no_password;
+    EXPECT_FALSE(std::filesystem::exists(work / "other.key"));
+
+    std::filesystem::remove_all(work);
 }
 
 }  // namespace

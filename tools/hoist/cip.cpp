@@ -8,7 +8,9 @@
 #include "engine/plan/plan.hpp"
 #include "engine/plan/plan_report.hpp"
 #include "engine/plan/snapshot.hpp"
+#include "engine/supply/provenance_policy.hpp"
 #include "net/task_tracker.hpp"
+#include "tools/hoist/key_files.hpp"
 #include "tools/hoist/progress.hpp"
 
 #include <unistd.h>
@@ -169,6 +171,20 @@ std::string check_flags(const cip_options& o) {
     if (o.threads <= 0) {
         return "--threads must be at least 1";
     }
+    for (const auto* mode : {&o.validate, &o.provenance}) {
+        if (!engine::parse_check_mode(*mode)) {
+            return "invalid mode " + *mode + " (expected required, if-present or off)";
+        }
+    }
+    if (o.signature_format != "legacy" && o.signature_format != "bundle") {
+        return "invalid --signature-format " + o.signature_format + " (expected legacy or bundle)";
+    }
+    if (o.verify_keys.empty() && (o.validate == "required" || o.provenance == "required")) {
+        return "--validate=required and --provenance=required need --verify-key";
+    }
+    if (o.max_signature_ops <= 0) {
+        return "--max-signature-ops must be at least 1";
+    }
     if (o.vuln_severity_threshold > 0 && !snapshot_mode) {
         return "--vuln-severity-threshold: vulnerability scanning needs Google Container "
                "Analysis, which hoist does not support";
@@ -284,6 +300,28 @@ int exit_code_of(engine::phase_status status) {
     }
 }
 
+nlohmann::ordered_json signing_counts_json(const engine::signing_counts& c) {
+    return {{"digests", c.digests},
+            {"written", c.written},
+            {"present", c.present},
+            {"carried", c.carried},
+            {"failed", c.failed}};
+}
+
+nlohmann::ordered_json supply_to_json(const engine::supply_record& supply) {
+    nlohmann::ordered_json verdicts = nlohmann::ordered_json::array();
+    for (const auto& v : supply.verdicts) {
+        verdicts.push_back({{"phase", v.phase},
+                            {"image", v.image},
+                            {"result", v.passed ? "passed" : "blocked"},
+                            {"detail", v.detail}});
+    }
+    return {{"verdicts", std::move(verdicts)},
+            {"signatures", signing_counts_json(supply.signatures)},
+            {"attestations", signing_counts_json(supply.attestations)},
+            {"errors", supply.errors}};
+}
+
 nlohmann::ordered_json run_to_json(const engine::pipeline_report& report,
                                    const engine::promotion_run& run) {
     nlohmann::ordered_json json;
@@ -351,6 +389,7 @@ nlohmann::ordered_json run_to_json(const engine::pipeline_report& report,
             }
         }
     }
+    json["supply"] = supply_to_json(run.supply);
     return json;
 }
 
@@ -421,11 +460,9 @@ std::string run_to_metrics(const engine::pipeline_report& report,
     if (run.plan) {
         family("hoist_plan_edges", "gauge", "Edges of the plan by decision.");
         const auto& c = run.plan->counts;
-        const std::pair<std::string_view, std::size_t> outcomes[] = {{"promote", c.promote},
-                                                                     {"present", c.present},
-                                                                     {"tag_move", c.tag_move},
-                                                                     {"lost", c.lost},
-                                                                     {"failed", c.failed}};
+        const std::pair<std::string_view, std::size_t> outcomes[] = {
+            {"promote", c.promote}, {"present", c.present}, {"tag_move", c.tag_move},
+            {"lost", c.lost},       {"failed", c.failed},   {"blocked", c.blocked}};
         for (const auto& [name, count] : outcomes) {
             out << "hoist_plan_edges{outcome=\"" << name << "\"} " << count << '\n';
         }
@@ -481,13 +518,27 @@ asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options*
     }
     auto level = verbosity_of(o->log_level);
     auto phases = engine::standard_phases();
-    auto on_phase = [&run, &display, level](const engine::phase_report& phase, bool finished) {
+    std::size_t errors_printed = 0;
+    auto on_phase = [&run, &display, level, &errors_printed](const engine::phase_report& phase,
+                                                             bool finished) {
         display.set_phase(finished ? std::string() : phase.name);
         if (!finished) {
             return;
         }
         if (phase.name == "setup") {
             print_problems(run.manifests);
+        }
+        if (phase.name == "provenance" || phase.name == "validate") {
+            for (const auto& verdict : run.supply.verdicts) {
+                if (verdict.phase == phase.name && (!verdict.passed || level != verbosity::quiet)) {
+                    (verdict.passed ? std::cout : std::cerr)
+                        << phase.name << ": " << (verdict.passed ? "passed " : "blocked ")
+                        << verdict.image << ": " << verdict.detail << '\n';
+                }
+            }
+        }
+        for (; errors_printed < run.supply.errors.size(); ++errors_printed) {
+            std::cerr << "failed: " << run.supply.errors[errors_printed] << '\n';
         }
         if (phase.name == "plan" && run.plan) {
             if (level != verbosity::quiet || !run.plan->clean()) {
@@ -602,6 +653,59 @@ int manifest_snapshot(const cip_options& o, const registry_options& registries,
     });
 }
 
+/// Keys, modes and the provenance policy, read before any registry is touched.
+std::string apply_supply_flags(const cip_options& o, engine::supply_options& supply) {
+    supply.validate = *engine::parse_check_mode(o.validate);
+    supply.provenance = *engine::parse_check_mode(o.provenance);
+    supply.bundle_signatures = o.signature_format == "bundle";
+    supply.parallel = static_cast<std::size_t>(o.max_signature_ops);
+    supply.promoter_version = HOIST_VERSION;
+    supply.builder_id =
+        o.builder_id.empty() ? std::string("urn:hoist:promoter@") + HOIST_VERSION : o.builder_id;
+    if (!o.verify_keys.empty()) {
+        auto keys = read_verification_keys(o.verify_keys);
+        if (!keys.value) {
+            return keys.problem;
+        }
+        supply.verify_keys = std::move(*keys.value);
+    }
+    if (!o.signing_key.empty() && o.sign && o.confirm) {
+        auto key = read_signing_key(o.signing_key);
+        if (!key.value) {
+            return key.problem;
+        }
+        supply.signing_key = std::move(*key.value);
+    }
+    if (!o.provenance_policy.empty()) {
+        std::ifstream in(o.provenance_policy, std::ios::binary);
+        if (!in) {
+            return "cannot read --provenance-policy " + o.provenance_policy;
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        engine::diagnostics problems;
+        supply.policy = engine::parse_provenance_policy(text.str(), o.provenance_policy, problems);
+        if (!supply.policy) {
+            std::string message = "invalid provenance policy:";
+            for (const auto& d : problems.items()) {
+                message += "\n  " + engine::to_string(d);
+            }
+            return message;
+        }
+        // A project that requires provenance can never pass without a key to verify it.
+        bool requires_provenance = supply.policy->fallback &&
+                                   supply.policy->fallback->mode == engine::check_mode::required;
+        for (const auto& rule : supply.policy->projects) {
+            requires_provenance |= rule.mode == engine::check_mode::required;
+        }
+        if (requires_provenance && supply.verify_keys.empty()) {
+            return "--provenance-policy " + o.provenance_policy +
+                   " requires provenance for some projects: give --verify-key";
+        }
+    }
+    return {};
+}
+
 CLI::App* add_cip_command(CLI::App& app, cip_options& o) {
     auto* cip = app.add_subcommand("cip",
                                    "Promote images as kpromo cip does, from the same "
@@ -656,6 +760,28 @@ CLI::App* add_cip_command(CLI::App& app, cip_options& o) {
         ->capture_default_str();
     cip->add_option("--max-signature-ops", o.max_signature_ops, "Signing operations at once")
         ->capture_default_str();
+    cip->add_option("--signing-key", o.signing_key,
+                    "Key that signs and attests (cosign.key, password from COSIGN_PASSWORD "
+                    "or the terminal, or an unencrypted PEM key); without it nothing is signed")
+        ->type_name("FILE");
+    cip->add_option("--verify-key", o.verify_keys,
+                    "Public key (cosign.pub) that staging signatures and provenance must "
+                    "verify with; repeatable")
+        ->type_name("FILE");
+    cip->add_option("--validate", o.validate, "Staging signatures: required, if-present or off")
+        ->capture_default_str();
+    cip->add_option("--provenance", o.provenance,
+                    "SLSA provenance of staging images: required, if-present or off (the "
+                    "policy file may set it per project)")
+        ->capture_default_str();
+    cip->add_option("--provenance-policy", o.provenance_policy,
+                    "YAML: per project, provenance mode and allowed builders and sources")
+        ->type_name("FILE");
+    cip->add_option("--signature-format", o.signature_format,
+                    "legacy (cosign .sig images) or bundle (sigstore bundle referrers)")
+        ->capture_default_str();
+    cip->add_option("--builder-id", o.builder_id,
+                    "builderId of the promotion attestations (default urn:hoist:promoter@VERSION)");
     cip->add_option("--shard", o.shard,
                     "Only the edges of shard i of n (0 <= i < n), by destination repository")
         ->type_name("i/n");
@@ -702,6 +828,9 @@ int run_cip(const cip_options& o, const registry_options& registries) {
     options.confirm = o.confirm && o.vuln_severity_threshold < 0;
     options.sign = o.sign;
     options.plan.parallel_requests = static_cast<std::size_t>(o.threads);
+    if (auto problem = apply_supply_flags(o, options.supply); !problem.empty()) {
+        return usage_error(problem);
+    }
     if (auto problem = apply_budgets(o.budgets, options); !problem.empty()) {
         return usage_error(problem);
     }

@@ -37,6 +37,14 @@ struct cip_options {
     std::string certificate_oidc_issuer_regexp;
     bool sign = true;
     int max_signature_ops = 50;
+    // Supply chain (hoist's own flags; kpromo signs keyless, hoist with a key).
+    std::string signing_key;
+    std::vector<std::string> verify_keys;
+    std::string validate = "if-present";
+    std::string provenance = "if-present";
+    std::string provenance_policy;
+    std::string signature_format = "legacy";
+    std::string builder_id;
     // hoist's own.
     std::string shard;
     std::string report;

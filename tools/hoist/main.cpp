@@ -3,6 +3,8 @@
 #include "engine/image_copy.hpp"
 #include "tools/hoist/cip.hpp"
 #include "tools/hoist/context.hpp"
+#include "tools/hoist/keygen.hpp"
+#include "tools/hoist/supply_commands.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -133,6 +135,18 @@ int main(int argc, char** argv) {
     cip_options cip;
     auto* cip_command = add_cip_command(app, cip);
 
+    keygen_options keygen;
+    auto* keygen_command = add_keygen_command(app, keygen);
+
+    sign_options sign;
+    auto* sign_command = add_sign_command(app, sign);
+    verify_options verify;
+    auto* verify_command = add_verify_command(app, verify);
+    attest_options attest;
+    auto* attest_command = add_attest_command(app, attest);
+    verify_attestation_options verify_attestation;
+    auto* verify_attestation_command = add_verify_attestation_command(app, verify_attestation);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -142,6 +156,21 @@ int main(int argc, char** argv) {
 
     if (cip_command->parsed()) {
         return run_cip(cip, options);
+    }
+    if (keygen_command->parsed()) {
+        return run_keygen(keygen);
+    }
+    if (sign_command->parsed()) {
+        return run_sign(sign, options);
+    }
+    if (verify_command->parsed()) {
+        return run_verify(verify, options);
+    }
+    if (attest_command->parsed()) {
+        return run_attest(attest, options);
+    }
+    if (verify_attestation_command->parsed()) {
+        return run_verify_attestation(verify_attestation, options);
     }
     if (tags->parsed()) {
         auto repo = reg::parse_repository_ref(repository_text);

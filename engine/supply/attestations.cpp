@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/supply/attestations.hpp"
+
+#include "crypto/intoto.hpp"
+#include "crypto/sha256.hpp"
+#include "engine/supply/signatures.hpp"
+#include "net/registry/media_types.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+namespace hoist::engine {
+
+namespace reg = net::registry;
+
+namespace {
+
+constexpr std::string_view dsse_layer_media_type = "application/vnd.dsse.envelope.v1+json";
+
+std::string attestation_tag(std::string_view digest) {
+    std::string tag(digest);
+    if (auto colon = tag.find(':'); colon != std::string::npos) {
+        tag[colon] = '-';
+    }
+    return tag + ".att";
+}
+
+bool is_bundle_media_type(std::string_view media_type) {
+    return media_type.starts_with("application/vnd.dev.sigstore.bundle");
+}
+
+}  // namespace
+
+std::string utc_timestamp_now() {
+    std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+std::string bundle_referrer_manifest(const attestation_subject& subject,
+                                     const std::string& bundle_json,
+                                     const std::string& predicate_type, bool dsse,
+                                     const std::string& created) {
+    nlohmann::ordered_json manifest;
+    manifest["schemaVersion"] = 2;
+    manifest["mediaType"] = reg::media_type::oci_manifest;
+    manifest["config"] = {{"mediaType", crypto::oci_empty_media_type},
+                          {"size", crypto::oci_empty_size},
+                          {"digest", crypto::oci_empty_digest},
+                          {"artifactType", crypto::bundle_v03_media_type}};
+    manifest["layers"] =
+        nlohmann::ordered_json::array({{{"mediaType", crypto::bundle_v03_media_type},
+                                        {"size", bundle_json.size()},
+                                        {"digest", crypto::digest_of(bundle_json)}}});
+    manifest["subject"] = {
+        {"mediaType", subject.media_type}, {"size", subject.size}, {"digest", subject.digest}};
+    manifest["annotations"] = {
+        {std::string(crypto::bundle_content_annotation),
+         dsse ? crypto::bundle_content_dsse : crypto::bundle_content_message_signature},
+        {std::string(crypto::bundle_predicate_type_annotation), predicate_type},
+        {"org.opencontainers.image.created", created}};
+    manifest["artifactType"] = crypto::bundle_v03_media_type;
+    return manifest.dump();
+}
+
+asio::awaitable<net::result<std::string>> attach_bundle(
+    reg::registry_client& client, const reg::repository_ref& repo,
+    const attestation_subject& subject, std::string bundle_json, const std::string& predicate_type,
+    bool dsse, const std::string& created, net::deadline until) {
+    std::string what = "attach bundle to " + repo.to_string() + "@" + subject.digest;
+    std::string manifest =
+        bundle_referrer_manifest(subject, bundle_json, predicate_type, dsse, created);
+    reg::memory_blob_source empty{std::string(crypto::oci_empty_content)};
+    auto config = co_await client.push_blob(repo, std::string(crypto::oci_empty_digest),
+                                            crypto::oci_empty_size, empty, until);
+    if (!config) {
+        co_return net::with_context(config.error(), what);
+    }
+    std::string bundle_digest = crypto::digest_of(bundle_json);
+    auto bundle_size = static_cast<std::int64_t>(bundle_json.size());
+    reg::memory_blob_source bundle(std::move(bundle_json));
+    auto layer = co_await client.push_blob(repo, bundle_digest, bundle_size, bundle, until);
+    if (!layer) {
+        co_return net::with_context(layer.error(), what);
+    }
+    reg::descriptor entry;
+    entry.artifact_type = std::string(crypto::bundle_v03_media_type);
+    entry.annotations = {{std::string(crypto::bundle_content_annotation),
+                          std::string(dsse ? crypto::bundle_content_dsse
+                                           : crypto::bundle_content_message_signature)},
+                         {std::string(crypto::bundle_predicate_type_annotation), predicate_type},
+                         {"org.opencontainers.image.created", created}};
+    co_return co_await client.attach_referrer(repo, std::move(manifest), subject.digest,
+                                              std::move(entry), until);
+}
+
+asio::awaitable<net::result<std::vector<found_attestation>>> find_bundle_attestations(
+    reg::registry_client& client, const reg::repository_ref& repo, const std::string& digest,
+    const std::string& predicate_type, net::deadline until) {
+    std::vector<found_attestation> found;
+    auto listed = co_await client.referrers(repo, digest, "", until);
+    if (!listed) {
+        co_return listed.error();
+    }
+    const std::string annotation(crypto::bundle_predicate_type_annotation);
+    for (const auto& referrer : *listed) {
+        auto hint = referrer.annotations.find(annotation);
+        if (hint != referrer.annotations.end() && !predicate_type.empty() &&
+            hint->second != predicate_type) {
+            continue;  // annotated as something else: not worth a fetch
+        }
+        auto manifest = co_await client.get_manifest(repo, referrer.digest, until);
+        if (!manifest) {
+            co_return manifest.error();
+        }
+        auto parsed = reg::parse_manifest(manifest->body, manifest->media_type);
+        if (!parsed) {
+            continue;  // a referrer we cannot read is not ours to judge
+        }
+        std::string type;
+        if (auto it = parsed->annotations.find(annotation); it != parsed->annotations.end()) {
+            type = it->second;
+        }
+        if (!predicate_type.empty() && type != predicate_type) {
+            continue;
+        }
+        if (parsed->layers.size() != 1 || !is_bundle_media_type(parsed->layers[0].media_type)) {
+            continue;
+        }
+        const auto& layer = parsed->layers[0];
+        auto bytes = co_await read_small_blob(client, repo, layer.digest, layer.size, until);
+        if (!bytes) {
+            co_return bytes.error();
+        }
+        auto bundle = crypto::parse_bundle(*bytes);
+        if (!bundle) {
+            continue;
+        }
+        auto* envelope = std::get_if<crypto::dsse_envelope>(&bundle->content);
+        if (envelope == nullptr) {
+            continue;
+        }
+        found.push_back({"referrer " + referrer.digest, std::move(*envelope), type});
+    }
+    co_return found;
+}
+
+asio::awaitable<net::result<std::vector<found_attestation>>> find_legacy_attestations(
+    reg::registry_client& client, const reg::repository_ref& repo, const std::string& digest,
+    net::deadline until) {
+    std::vector<found_attestation> found;
+    auto tag = attestation_tag(digest);
+    auto manifest = co_await client.get_manifest(repo, tag, until);
+    if (!manifest) {
+        if (manifest.error().is(net::errc::not_found)) {
+            co_return found;
+        }
+        co_return manifest.error();
+    }
+    auto parsed = reg::parse_manifest(manifest->body, manifest->media_type);
+    if (!parsed) {
+        co_return net::with_context(parsed.error(), repo.to_string() + ":" + tag);
+    }
+    for (std::size_t i = 0; i < parsed->layers.size(); ++i) {
+        const auto& layer = parsed->layers[i];
+        if (layer.media_type != dsse_layer_media_type) {
+            continue;
+        }
+        auto bytes = co_await read_small_blob(client, repo, layer.digest, layer.size, until);
+        if (!bytes) {
+            co_return bytes.error();
+        }
+        auto envelope = crypto::parse_dsse_envelope(*bytes);
+        if (!envelope) {
+            continue;
+        }
+        std::string hint;
+        if (auto it = layer.annotations.find("predicateType"); it != layer.annotations.end()) {
+            hint = it->second;
+        }
+        found.push_back({repo.to_string() + ":" + tag + " layer " + std::to_string(i + 1),
+                         std::move(*envelope), hint});
+    }
+    co_return found;
+}
+
+asio::awaitable<net::result<crypto::dsse_envelope>> sign_intoto_statement(
+    crypto::batch_signer& signer, std::string statement) {
+    auto message = crypto::pae(crypto::intoto_payload_type, statement);
+    auto [error, signature] = co_await signer.async_sign(std::move(message), net::use_nothrow);
+    if (error) {
+        co_return net::fail(error, "signing a statement");
+    }
+    crypto::dsse_envelope envelope;
+    envelope.payload_type = std::string(crypto::intoto_payload_type);
+    envelope.payload = std::move(statement);
+    envelope.signatures.push_back({"", std::move(signature)});
+    co_return envelope;
+}
+
+asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle(
+    reg::registry_client& client, crypto::batch_signer& signer, const reg::repository_ref& repo,
+    const std::string& digest, const std::string& predicate_type, const std::string& statement,
+    std::optional<std::string>& bundle_json, duplicate_rule rule, const std::string& created,
+    net::deadline until) {
+    auto found = co_await find_bundle_attestations(client, repo, digest, predicate_type, until);
+    if (!found) {
+        co_return found.error();
+    }
+    const auto& key = signer.public_key();
+    bool present = std::any_of(found->begin(), found->end(), [&](const found_attestation& a) {
+        return (rule == duplicate_rule::same_predicate_type || a.envelope.payload == statement) &&
+               crypto::verify_dsse(a.envelope, key);
+    });
+    if (present) {
+        co_return std::optional<std::string>();
+    }
+    if (!bundle_json) {
+        auto envelope = co_await sign_intoto_statement(signer, statement);
+        if (!envelope) {
+            co_return envelope.error();
+        }
+        auto json = crypto::dsse_bundle_json(*envelope, key);
+        if (!json) {
+            co_return net::fail(json.error(), "bundle");
+        }
+        bundle_json = std::move(*json);
+    }
+    auto head = co_await client.head_manifest(repo, digest, until);
+    if (!head) {
+        co_return head.error();
+    }
+    if (!*head) {
+        co_return net::fail(net::errc::not_found, repo.to_string() + "@" + digest + " is gone");
+    }
+    attestation_subject subject{digest, (*head)->media_type, (*head)->size};
+    auto attached = co_await attach_bundle(client, repo, subject, *bundle_json, predicate_type,
+                                           true, created, until);
+    if (!attached) {
+        co_return attached.error();
+    }
+    co_return std::optional<std::string>(std::move(*attached));
+}
+
+}  // namespace hoist::engine

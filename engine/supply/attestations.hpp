@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+/// Attestations in a registry: sigstore bundles attached to an image as OCI 1.1 referrers
+/// (found through the referrers API or the `sha256-<hex>` referrers tag), and the legacy
+/// cosign `.att` image of DSSE envelopes. Writing a bundle referrer the way cosign's
+/// `attest --new-bundle-format` does, and reading both layouts back.
+#pragma once
+
+#include "crypto/batch_signer.hpp"
+#include "crypto/bundle.hpp"
+#include "crypto/dsse.hpp"
+#include "net/asio.hpp"
+#include "net/deadline.hpp"
+#include "net/error.hpp"
+#include "net/registry/registry_client.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hoist::engine {
+
+/// The image an attestation is about, as its referrer's `subject` names it.
+struct attestation_subject {
+    std::string digest;
+    std::string media_type;
+    std::int64_t size = 0;
+};
+
+/// The referrer manifest holding `bundle_json` for `subject`, byte for byte what cosign
+/// writes: empty config, one bundle layer, `subject`, annotations
+/// dev.sigstore.bundle.content / predicateType / org.opencontainers.image.created.
+std::string bundle_referrer_manifest(const attestation_subject& subject,
+                                     const std::string& bundle_json,
+                                     const std::string& predicate_type, bool dsse,
+                                     const std::string& created);
+
+/// Uploads the bundle and the empty config, then attaches the referrer (keeping the
+/// referrers tag up to date where the registry has no referrers API). The caller runs
+/// at most one attachment per (repository, subject) at a time.
+asio::awaitable<net::result<std::string>> attach_bundle(
+    net::registry::registry_client& client, const net::registry::repository_ref& repo,
+    const attestation_subject& subject, std::string bundle_json, const std::string& predicate_type,
+    bool dsse, const std::string& created, net::deadline until);
+
+/// One attestation found for an image.
+struct found_attestation {
+    std::string where;  ///< "referrer sha256:…" or "<repo>:sha256-….att layer 2"
+    crypto::dsse_envelope envelope;
+    std::string predicate_type_hint;  ///< from annotations; the statement is the truth
+};
+
+/// The bundle referrers of `digest` whose predicateType annotation is `predicate_type`
+/// (every bundle referrer when it is empty). Referrers listed without annotations (a
+/// fallback index written by go-containerregistry) are fetched to read them.
+asio::awaitable<net::result<std::vector<found_attestation>>> find_bundle_attestations(
+    net::registry::registry_client& client, const net::registry::repository_ref& repo,
+    const std::string& digest, const std::string& predicate_type, net::deadline until);
+
+/// The DSSE layers of the legacy `<repo>:sha256-<hex>.att` image; empty when absent.
+asio::awaitable<net::result<std::vector<found_attestation>>> find_legacy_attestations(
+    net::registry::registry_client& client, const net::registry::repository_ref& repo,
+    const std::string& digest, net::deadline until);
+
+/// RFC 3339 UTC, to the second: the `created` annotation and the predicate timestamp.
+std::string utc_timestamp_now();
+
+/// A DSSE envelope around the in-toto `statement`, signed by `signer`: one signature and
+/// no keyid, as cosign v3 writes it into a bundle.
+asio::awaitable<net::result<crypto::dsse_envelope>> sign_intoto_statement(
+    crypto::batch_signer& signer, std::string statement);
+
+/// When an attachment already there stands for the one about to be made.
+enum class duplicate_rule {
+    /// Any statement of the predicate type signed by the key: records that differ in a
+    /// timestamp (promotion records) or a predicate revised later (`hoist attest`).
+    same_predicate_type,
+    /// The very statement bytes signed by the key: deterministic statements whose content
+    /// matters (`hoist sign` in the bundle format, whose subject carries the annotations).
+    same_statement,
+};
+
+/// Attaches `statement`, DSSE-signed by `signer` in a bundle v0.3, as a referrer of
+/// `digest` in `repo`, unless a bundle referrer of `predicate_type` there already counts
+/// as it by `rule`. `bundle_json` is the signed bundle: when empty it is signed here and
+/// kept, so one signature serves every repository a digest is attached in. Returns the
+/// referrer's digest, or nullopt when nothing was written. The caller runs one attachment
+/// per (repository, subject) at a time.
+// lifetime: `bundle_json` outlives the call (owned by the caller's frame).
+asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle(
+    net::registry::registry_client& client, crypto::batch_signer& signer,
+    const net::registry::repository_ref& repo, const std::string& digest,
+    const std::string& predicate_type, const std::string& statement,
+    std::optional<std::string>& bundle_json, duplicate_rule rule, const std::string& created,
+    net::deadline until);
+
+}  // namespace hoist::engine

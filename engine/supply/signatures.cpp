@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/supply/signatures.hpp"
+
+#include "crypto/encoding.hpp"
+#include "crypto/sha256.hpp"
+#include "crypto/simple_signing.hpp"
+#include "net/registry/media_types.hpp"
+
+#include <set>
+
+namespace hoist::engine {
+
+namespace reg = net::registry;
+
+namespace {
+
+// Payloads are a few hundred bytes; anything much larger is not a signature payload.
+constexpr std::int64_t max_payload_size = 1 << 20;
+
+std::string layer_key(const crypto::signature_layer& layer) {
+    auto signature = layer.annotations.find(std::string(crypto::cosign_signature_annotation));
+    return layer.digest + " " + (signature == layer.annotations.end() ? "" : signature->second);
+}
+
+}  // namespace
+
+std::string signature_tag(std::string_view digest) {
+    std::string tag(digest);
+    if (auto colon = tag.find(':'); colon != std::string::npos) {
+        tag[colon] = '-';
+    }
+    return tag + ".sig";
+}
+
+asio::awaitable<net::result<std::string>> read_small_blob(reg::registry_client& client,
+                                                          const reg::repository_ref& repo,
+                                                          const std::string& digest,
+                                                          std::int64_t size, net::deadline until) {
+    if (size > max_payload_size) {
+        co_return net::fail(
+            net::errc::body_too_large,
+            "blob " + repo.to_string() + "@" + digest + " is " + std::to_string(size) + " bytes");
+    }
+    auto reader = co_await client.get_blob(repo, digest, size, true, until);
+    if (!reader) {
+        co_return reader.error();
+    }
+    std::string bytes;
+    for (;;) {
+        auto chunk = co_await (*reader)->next(until);
+        if (!chunk) {
+            co_return chunk.error();
+        }
+        if (chunk->empty()) {
+            break;
+        }
+        bytes += *chunk;
+        if (static_cast<std::int64_t>(bytes.size()) > max_payload_size) {
+            co_return net::fail(net::errc::body_too_large,
+                                "blob " + repo.to_string() + "@" + digest);
+        }
+    }
+    co_return bytes;
+}
+
+asio::awaitable<net::result<std::optional<crypto::signature_manifest>>> read_signature_manifest(
+    reg::registry_client& client, const reg::repository_ref& repo, const std::string& digest,
+    net::deadline until) {
+    auto tag = signature_tag(digest);
+    auto fetched = co_await client.get_manifest(repo, tag, until);
+    if (!fetched) {
+        if (fetched.error().is(net::errc::not_found)) {
+            co_return std::optional<crypto::signature_manifest>();
+        }
+        co_return fetched.error();
+    }
+    auto parsed = crypto::parse_signature_manifest(fetched->body);
+    if (!parsed) {
+        co_return net::fail(parsed.error(), repo.to_string() + ":" + tag);
+    }
+    co_return std::optional<crypto::signature_manifest>(std::move(*parsed));
+}
+
+asio::awaitable<net::result<signature_verdict>> verify_signatures(
+    reg::registry_client& client, const reg::repository_ref& repo, const std::string& digest,
+    const std::vector<crypto::ec_public_key>& keys, net::deadline until) {
+    signature_verdict verdict;
+    auto manifest = co_await read_signature_manifest(client, repo, digest, until);
+    if (!manifest) {
+        co_return manifest.error();
+    }
+    if (!*manifest || (*manifest)->layers.empty()) {
+        co_return verdict;
+    }
+    verdict.signed_at_all = true;
+    for (const auto& layer : (*manifest)->layers) {
+        if (layer.media_type != crypto::simple_signing_media_type) {
+            continue;  // other attachments share the image at times; they sign nothing
+        }
+        auto annotation = layer.annotations.find(std::string(crypto::cosign_signature_annotation));
+        auto signature = annotation == layer.annotations.end()
+                             ? std::nullopt
+                             : crypto::base64_decode(annotation->second);
+        if (!signature) {
+            verdict.rejected.push_back(layer.digest + ": no readable signature annotation");
+            continue;
+        }
+        auto payload = co_await read_small_blob(client, repo, layer.digest, layer.size, until);
+        if (!payload) {
+            co_return payload.error();
+        }
+        auto claims = crypto::parse_simple_signing_payload(*payload);
+        if (!claims) {
+            verdict.rejected.push_back(layer.digest + ": payload refused (" +
+                                       claims.error().message() + ")");
+            continue;
+        }
+        if (claims->manifest_digest != digest) {
+            verdict.rejected.push_back(layer.digest + ": signs " + claims->manifest_digest +
+                                       ", not " + digest);
+            continue;
+        }
+        bool matched = false;
+        for (std::size_t i = 0; i < keys.size() && !matched; ++i) {
+            if (keys[i].verify_der(*payload, *signature)) {
+                verdict.verified.push_back({claims->docker_reference, i, claims->optional});
+                matched = true;
+            }
+        }
+        if (!matched) {
+            verdict.rejected.push_back(layer.digest + ": signature of " + claims->docker_reference +
+                                       " by another key");
+        }
+    }
+    co_return verdict;
+}
+
+asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client& client,
+                                                            crypto::batch_signer& signer,
+                                                            signing_request request,
+                                                            net::deadline until) {
+    signing_outcome outcome;
+    const auto& repo = request.repo;
+    std::string what = "sign " + repo.to_string() + "@" + request.digest;
+    std::string payload =
+        crypto::simple_signing_payload(request.identity, request.digest, request.annotations);
+    std::string payload_digest = crypto::digest_of(payload);
+
+    auto existing = co_await read_signature_manifest(client, repo, request.digest, until);
+    if (!existing) {
+        co_return net::with_context(existing.error(), what);
+    }
+    std::vector<crypto::signature_layer> layers;
+    if (*existing) {
+        layers = std::move((*existing)->layers);
+    }
+    std::set<std::string> present;
+    bool already_signed = false;
+    for (const auto& layer : layers) {
+        present.insert(layer_key(layer));
+        if (layer.digest != payload_digest) {
+            continue;
+        }
+        auto annotation = layer.annotations.find(std::string(crypto::cosign_signature_annotation));
+        if (annotation == layer.annotations.end()) {
+            continue;
+        }
+        auto signature = crypto::base64_decode(annotation->second);
+        if (signature && signer.public_key().verify_der(payload, *signature)) {
+            already_signed = true;
+        }
+    }
+
+    // Staging signatures first, so the promoter's own comes last, as kpromo leaves them.
+    for (const auto& layer : request.carried) {
+        if (!request.carried_from || !present.insert(layer_key(layer)).second) {
+            continue;
+        }
+        auto bytes = co_await read_small_blob(client, *request.carried_from, layer.digest,
+                                              layer.size, until);
+        if (!bytes) {
+            co_return net::with_context(bytes.error(), what + ": staging signature");
+        }
+        reg::memory_blob_source source(std::move(*bytes));
+        auto pushed = co_await client.push_blob(repo, layer.digest, layer.size, source, until);
+        if (!pushed) {
+            co_return net::with_context(pushed.error(), what + ": staging signature");
+        }
+        layers.push_back(layer);
+        ++outcome.carried_now;
+    }
+
+    if (!already_signed) {
+        auto [error, signature] = co_await signer.async_sign(payload, net::use_nothrow);
+        if (error) {
+            co_return net::fail(error, what);
+        }
+        auto layer = crypto::simple_signing_layer(payload, signature);
+        reg::memory_blob_source source(payload);
+        auto pushed = co_await client.push_blob(repo, layer.digest, layer.size, source, until);
+        if (!pushed) {
+            co_return net::with_context(pushed.error(), what + ": payload");
+        }
+        layers.push_back(std::move(layer));
+        outcome.signed_now = true;
+    }
+    if (!outcome.written()) {
+        co_return outcome;
+    }
+
+    auto image = crypto::build_signature_image(layers);
+    if (!image) {
+        co_return net::fail(image.error(), what);
+    }
+    std::string config_digest = crypto::digest_of(image->config);
+    auto config_size = static_cast<std::int64_t>(image->config.size());
+    reg::memory_blob_source config(std::move(image->config));
+    auto pushed = co_await client.push_blob(repo, config_digest, config_size, config, until);
+    if (!pushed) {
+        co_return net::with_context(pushed.error(), what + ": config");
+    }
+    auto put = co_await client.put_manifest(repo, signature_tag(request.digest),
+                                            std::move(image->manifest),
+                                            std::string(reg::media_type::oci_manifest), until);
+    if (!put) {
+        co_return net::with_context(put.error(), what);
+    }
+    co_return outcome;
+}
+
+}  // namespace hoist::engine

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+/// What the supply-chain phases (Provenance, Validate, Sign, Attest) are told, and what
+/// they leave behind for the report.
+#pragma once
+
+#include "crypto/ec_key.hpp"
+#include "engine/supply/provenance_policy.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hoist::engine {
+
+struct supply_options {
+    /// `--signing-key`: signs and attests when `sign` is on; absent, nothing is signed.
+    std::optional<crypto::ec_private_key> signing_key;
+    /// `--verify-key` (repeatable): staging signatures and provenance must verify with one.
+    std::vector<crypto::ec_public_key> verify_keys;
+    check_mode validate = check_mode::if_present;
+    check_mode provenance = check_mode::if_present;
+    std::optional<provenance_policy> policy;
+    /// `--signature-format=bundle`: signatures as bundle referrers instead of `.sig` images.
+    bool bundle_signatures = false;
+    /// The promotion predicate's builderId and promoter.version.
+    std::string builder_id;
+    std::string promoter_version;
+    /// Registry operations of these phases at once (`--max-signature-ops`).
+    std::size_t parallel = 50;
+};
+
+/// A check's verdict on one source image.
+struct image_verdict {
+    std::string phase;  ///< "provenance" or "validate"
+    std::string image;  ///< "<source repository>@<digest>"
+    bool passed = true;
+    std::string detail;  ///< what was found, or why it was refused
+};
+
+struct signing_counts {
+    std::size_t digests = 0;  ///< (identity, digest) groups considered
+    std::size_t written = 0;  ///< signatures or attestations written now
+    std::size_t present = 0;  ///< already there from an earlier run
+    std::size_t carried = 0;  ///< staging signatures copied along
+    std::size_t failed = 0;
+};
+
+struct supply_record {
+    std::vector<image_verdict> verdicts;
+    signing_counts signatures;
+    signing_counts attestations;
+    std::vector<std::string> errors;  ///< one line per failed signature or attestation
+};
+
+}  // namespace hoist::engine

@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/supply/supply_phases.hpp"
+
+#include "crypto/batch_signer.hpp"
+#include "crypto/bundle.hpp"
+#include "crypto/dsse.hpp"
+#include "crypto/intoto.hpp"
+#include "crypto/simple_signing.hpp"
+#include "crypto/slsa.hpp"
+#include "engine/bounded.hpp"
+#include "engine/supply/attestations.hpp"
+#include "engine/supply/signatures.hpp"
+#include "net/registry/manifest_parse.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+namespace hoist::engine {
+
+namespace reg = net::registry;
+
+namespace {
+
+std::string count_text(std::size_t n, std::string_view what) {
+    return std::to_string(n) + " " + std::string(what);
+}
+
+std::string hex_of(const std::string& digest) {
+    return digest.substr(digest.find(':') + 1);
+}
+
+/// A source image the plan promotes, with the edges that take it somewhere.
+struct source_image {
+    std::string repository;  ///< "<registry>/<image>"
+    std::string digest;
+    std::vector<std::size_t> edges;
+};
+
+std::vector<source_image> images_to_promote(const promotion_run& run) {
+    std::map<std::pair<std::string, std::string>, std::size_t> index;
+    std::vector<source_image> images;
+    const auto& set = *run.plan->edges;
+    for (std::size_t i = 0; i < set.edges.size(); ++i) {
+        if (run.plan->decisions[i].outcome != edge_outcome::promote) {
+            continue;
+        }
+        const auto& edge = set.edges[i];
+        auto key = std::make_pair(set.source_path(edge), edge.digest());
+        auto [it, inserted] = index.try_emplace(key, images.size());
+        if (inserted) {
+            images.push_back({key.first, key.second, {}});
+        }
+        images[it->second].edges.push_back(i);
+    }
+    return images;
+}
+
+/// Records verdicts, blocks the edges of refused images, and sums up.
+std::string settle(promotion_run& run, std::string_view phase_name,
+                   const std::vector<source_image>& images, std::vector<image_verdict>& verdicts) {
+    std::size_t blocked = 0;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        auto& verdict = verdicts[i];
+        if (verdict.phase.empty()) {
+            continue;  // not checked (mode off for its project)
+        }
+        if (!verdict.passed) {
+            ++blocked;
+            for (auto edge : images[i].edges) {
+                run.plan->block(edge, std::string(phase_name) + ": " + verdict.detail);
+            }
+        }
+        run.supply.verdicts.push_back(std::move(verdict));
+    }
+    return count_text(images.size(), "source images checked, ") + count_text(blocked, "blocked");
+}
+
+phase_outcome dry_run_stop(const promotion_run& run, phase_outcome outcome) {
+    if (run.options.confirm) {
+        return outcome;
+    }
+    bool refused = run.plan && run.plan->counts.blocked != 0;
+    return {
+        refused ? phase_status::refused : phase_status::stopped,
+        outcome.message + "; dry run complete, nothing was promoted (use --confirm to promote)"};
+}
+
+class provenance_phase final : public phase {
+public:
+    std::string_view name() const override { return "provenance"; }
+
+    asio::awaitable<phase_outcome> run(promotion_run& run) override {
+        const auto& o = run.options.supply;
+        bool any_rule_on = o.provenance != check_mode::off;
+        if (o.policy) {
+            for (const auto& rule : o.policy->projects) {
+                any_rule_on |= rule.mode.value_or(o.provenance) != check_mode::off;
+            }
+            if (o.policy->fallback) {
+                any_rule_on |= o.policy->fallback->mode.value_or(o.provenance) != check_mode::off;
+            }
+        }
+        if (!any_rule_on) {
+            co_return phase_outcome{phase_status::skipped, "--provenance=off"};
+        }
+        if (o.verify_keys.empty()) {
+            co_return phase_outcome{phase_status::skipped,
+                                    "no --verify-key given: provenance not checked"};
+        }
+        auto images = images_to_promote(run);
+        if (images.empty()) {
+            co_return phase_outcome{phase_status::skipped, "nothing to promote"};
+        }
+        std::vector<image_verdict> verdicts(images.size());
+        co_await for_each_bounded(images.size(), o.parallel,
+                                  [&](std::size_t i) -> asio::awaitable<void> {
+                                      verdicts[i] = co_await check(run, images[i]);
+                                  });
+        co_return phase_outcome{phase_status::done, settle(run, name(), images, verdicts)};
+    }
+
+private:
+    static asio::awaitable<image_verdict> check(promotion_run& run, const source_image& image) {
+        const auto& o = run.options.supply;
+        const provenance_rule* rule = o.policy ? o.policy->rule_for(image.repository) : nullptr;
+        check_mode mode = rule && rule->mode ? *rule->mode : o.provenance;
+        image_verdict verdict{"provenance", image.repository + "@" + image.digest, true, {}};
+        if (mode == check_mode::off) {
+            verdict.phase.clear();
+            co_return verdict;
+        }
+        auto repo = reg::parse_repository_ref(image.repository);
+        if (!repo) {
+            co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
+        }
+        std::vector<found_attestation> found;
+        auto legacy =
+            co_await find_legacy_attestations(*run.client, *repo, image.digest, run.until);
+        auto referred =
+            co_await find_bundle_attestations(*run.client, *repo, image.digest, "", run.until);
+        for (auto* list : {&legacy, &referred}) {
+            if (!*list) {
+                verdict.passed = false;
+                verdict.detail = "cannot read attestations: " + list->error().message();
+                co_return verdict;
+            }
+            for (auto& item : **list) {
+                found.push_back(std::move(item));
+            }
+        }
+        std::vector<std::string> problems;
+        std::size_t foreign = 0;
+        for (const auto& attestation : found) {
+            const auto& envelope = attestation.envelope;
+            if (envelope.payload_type != crypto::intoto_payload_type) {
+                continue;
+            }
+            bool verified =
+                std::any_of(o.verify_keys.begin(), o.verify_keys.end(),
+                            [&](const auto& key) { return crypto::verify_dsse(envelope, key); });
+            if (!verified) {
+                ++foreign;  // someone else's attestation: not ours to judge
+                continue;
+            }
+            auto statement = crypto::parse_statement(envelope.payload);
+            if (!statement) {
+                problems.push_back(attestation.where + ": statement unreadable (" +
+                                   statement.error().message() + ")");
+                continue;
+            }
+            if (!crypto::is_slsa_provenance(statement->predicate_type)) {
+                continue;  // another predicate (SBOM, vulnerability scan): not provenance
+            }
+            if (!crypto::has_subject_digest(*statement, hex_of(image.digest))) {
+                problems.push_back(attestation.where + ": provenance of another artifact");
+                continue;
+            }
+            auto facts = crypto::provenance_facts_of(*statement);
+            if (!facts) {
+                problems.push_back(attestation.where + ": predicate refused (" +
+                                   facts.error().message() + ")");
+                continue;
+            }
+            if (rule && !allowed_by(rule->builders, facts->builder_id)) {
+                problems.push_back(attestation.where + ": builder \"" + facts->builder_id +
+                                   "\" is not allowed");
+                continue;
+            }
+            if (rule && !rule->sources.empty() &&
+                std::none_of(facts->source_uris.begin(), facts->source_uris.end(),
+                             [&](const auto& uri) { return allowed_by(rule->sources, uri); })) {
+                problems.push_back(attestation.where + ": no allowed source among " +
+                                   std::to_string(facts->source_uris.size()) + " named");
+                continue;
+            }
+            verdict.detail = "SLSA provenance verified (" + attestation.where + ", builder " +
+                             facts->builder_id + ")";
+            co_return verdict;
+        }
+        if (!problems.empty()) {
+            verdict.passed = false;
+            for (const auto& problem : problems) {
+                verdict.detail += (verdict.detail.empty() ? "" : "; ") + problem;
+            }
+            co_return verdict;
+        }
+        std::string none = "no SLSA provenance that verifies with --verify-key";
+        if (foreign != 0) {
+            none += " (" + count_text(foreign, "attestations by other keys ignored") + ")";
+        }
+        verdict.passed = mode != check_mode::required;
+        verdict.detail = mode == check_mode::required ? none + "; required" : none + "; if present";
+        co_return verdict;
+    }
+};
+
+class validate_phase final : public phase {
+public:
+    std::string_view name() const override { return "validate"; }
+
+    asio::awaitable<phase_outcome> run(promotion_run& run) override {
+        const auto& o = run.options.supply;
+        if (o.validate == check_mode::off) {
+            co_return dry_run_stop(run, {phase_status::skipped, "--validate=off"});
+        }
+        if (o.verify_keys.empty()) {
+            co_return dry_run_stop(run, {phase_status::skipped,
+                                         "no --verify-key given: staging signatures not checked"});
+        }
+        auto images = images_to_promote(run);
+        if (images.empty()) {
+            co_return dry_run_stop(run, {phase_status::skipped, "nothing to promote"});
+        }
+        std::vector<image_verdict> verdicts(images.size());
+        co_await for_each_bounded(images.size(), o.parallel,
+                                  [&](std::size_t i) -> asio::awaitable<void> {
+                                      verdicts[i] = co_await check(run, images[i]);
+                                  });
+        co_return dry_run_stop(run, {phase_status::done, settle(run, name(), images, verdicts)});
+    }
+
+private:
+    static asio::awaitable<image_verdict> check(promotion_run& run, const source_image& image) {
+        const auto& o = run.options.supply;
+        image_verdict verdict{"validate", image.repository + "@" + image.digest, true, {}};
+        auto repo = reg::parse_repository_ref(image.repository);
+        if (!repo) {
+            co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
+        }
+        auto checked =
+            co_await verify_signatures(*run.client, *repo, image.digest, o.verify_keys, run.until);
+        if (!checked) {
+            verdict.passed = false;
+            verdict.detail = "cannot read signatures: " + checked.error().message();
+        } else if (!checked->verified.empty()) {
+            verdict.detail =
+                "signature of " + checked->verified.front().docker_reference + " verified";
+        } else if (!checked->signed_at_all) {
+            verdict.passed = o.validate != check_mode::required;
+            verdict.detail = verdict.passed ? "unsigned (allowed: --validate=if-present)"
+                                            : "unsigned, and --validate=required";
+        } else {
+            verdict.passed = false;
+            verdict.detail = "no signature verifies with --verify-key";
+            for (const auto& why : checked->rejected) {
+                verdict.detail += "; " + why;
+            }
+        }
+        co_return verdict;
+    }
+};
+
+/// Promoted (or already present) digests grouped by the identity they are signed as.
+struct signing_group {
+    std::string identity;
+    std::string digest;
+    std::string source;                     ///< a source repository path of the digest
+    std::vector<std::string> destinations;  ///< repository paths, canonical first
+    std::set<std::string> tags;
+};
+
+std::vector<signing_group> signing_groups(const promotion_run& run) {
+    std::map<std::pair<std::string, std::string>, signing_group> groups;
+    const auto& set = *run.plan->edges;
+    for (std::size_t i = 0; i < set.edges.size(); ++i) {
+        auto outcome = run.plan->decisions[i].outcome;
+        bool done = outcome == edge_outcome::present ||
+                    (outcome == edge_outcome::promote && run.promoted &&
+                     run.promoted->edges[i].status == promote_status::promoted);
+        if (!done) {
+            continue;
+        }
+        const auto& edge = set.edges[i];
+        const auto& tags = set.tags(edge);
+        // Signatures and attestations promoted as images are not signed again.
+        if (std::any_of(tags.begin(), tags.end(), [](const std::string& tag) {
+                return tag.ends_with(".sig") || tag.ends_with(".att");
+            })) {
+            continue;
+        }
+        const auto& destination = set.destination_path(edge);
+        auto identity = signing_identity(destination);
+        auto& group = groups[{identity, edge.digest()}];
+        if (group.identity.empty()) {
+            group.identity = identity;
+            group.digest = edge.digest();
+            group.source = set.source_path(edge);
+        }
+        if (std::find(group.destinations.begin(), group.destinations.end(), destination) ==
+            group.destinations.end()) {
+            group.destinations.push_back(destination);
+        }
+        group.tags.insert(tags.begin(), tags.end());
+    }
+    std::vector<signing_group> out;
+    out.reserve(groups.size());
+    for (auto& [key, group] : groups) {
+        std::sort(group.destinations.begin(), group.destinations.end(),
+                  [](const std::string& a, const std::string& b) { return canonical_first(a, b); });
+        out.push_back(std::move(group));
+    }
+    return out;
+}
+
+std::optional<phase_outcome> signing_skipped(const promotion_run& run) {
+    if (!run.options.sign) {
+        return phase_outcome{phase_status::skipped, "--sign=false"};
+    }
+    if (!run.options.supply.signing_key) {
+        return phase_outcome{phase_status::skipped,
+                             "no --signing-key given: promoted images are not signed"};
+    }
+    if (!run.plan) {
+        return phase_outcome{phase_status::skipped, "nothing planned"};
+    }
+    return std::nullopt;
+}
+
+std::string signing_summary(const signing_counts& c, std::string_view what) {
+    std::string text = count_text(c.digests, "digests: ") + count_text(c.written, what) +
+                       " written, " + count_text(c.present, "present");
+    if (c.carried != 0) {
+        text += ", " + count_text(c.carried, "staging signatures carried");
+    }
+    if (c.failed != 0) {
+        text += ", " + count_text(c.failed, "failed");
+    }
+    return text;
+}
+
+class sign_phase final : public phase {
+public:
+    std::string_view name() const override { return "sign"; }
+
+    asio::awaitable<phase_outcome> run(promotion_run& run) override {
+        if (auto skipped = signing_skipped(run)) {
+            co_return *skipped;
+        }
+        auto groups = signing_groups(run);
+        if (groups.empty()) {
+            co_return phase_outcome{phase_status::skipped, "nothing promoted to sign"};
+        }
+        crypto::batch_signer signer(*run.options.supply.signing_key);
+        auto& counts = run.supply.signatures;
+        counts.digests = groups.size();
+        std::set<std::string> claimed;  // "<repo>@<digest>": one writer per `.sig` tag
+        // Digests that are groups of their own: an index's recursive signing leaves them
+        // to their group, which also carries their staging signatures.
+        for (const auto& group : groups) {
+            group_tops.insert(group.destinations.front() + "@" + group.digest);
+        }
+        co_await for_each_bounded(
+            groups.size(), run.options.supply.parallel,
+            [&](std::size_t i) -> asio::awaitable<void> {
+                auto done = co_await sign_group(run, signer, groups[i], claimed);
+                if (!done) {
+                    ++counts.failed;
+                    run.supply.errors.push_back("sign " + groups[i].identity + "@" +
+                                                groups[i].digest + ": " + done.error().message());
+                }
+            });
+        std::string summary = signing_summary(counts, "signatures");
+        if (counts.failed != 0) {
+            co_return phase_outcome{phase_status::failed, summary};
+        }
+        co_return phase_outcome{phase_status::done, summary};
+    }
+
+private:
+    asio::awaitable<net::result<void>> sign_group(promotion_run& run, crypto::batch_signer& signer,
+                                                  const signing_group& group,
+                                                  std::set<std::string>& claimed) {
+        auto& counts = run.supply.signatures;
+        auto repo = reg::parse_repository_ref(group.destinations.front());
+        if (!repo) {
+            co_return repo.error();
+        }
+        std::vector<std::string> targets{group.digest};
+        auto top = co_await run.client->get_manifest(*repo, group.digest, run.until);
+        if (!top) {
+            co_return top.error();
+        }
+        if (auto parsed = reg::parse_manifest(top->body, top->media_type);
+            parsed && parsed->is_index()) {
+            // containers/image checks the children, never the index: sign each of them.
+            for (const auto& child : parsed->manifests) {
+                if (!group_tops.contains(group.destinations.front() + "@" + child.digest)) {
+                    targets.push_back(child.digest);
+                }
+            }
+        }
+        if (run.options.supply.bundle_signatures) {
+            co_return co_await sign_as_bundles(run, signer, *repo, targets, claimed);
+        }
+        std::map<std::string, std::string> annotations{
+            {std::string(promoter_annotation), "hoist-" + run.options.supply.promoter_version}};
+        for (std::size_t t = 0; t < targets.size(); ++t) {
+            if (!claimed.insert(repo->to_string() + "@" + targets[t]).second) {
+                continue;
+            }
+            signing_request request{*repo, targets[t], group.identity, annotations, {}, {}};
+            if (t == 0) {
+                // kpromo carries the staging signature of the top digest only.
+                auto source = reg::parse_repository_ref(group.source);
+                if (source) {
+                    auto staging = co_await read_signature_manifest(*run.client, *source,
+                                                                    group.digest, run.until);
+                    if (!staging) {
+                        co_return staging.error();
+                    }
+                    if (*staging) {
+                        for (auto& layer : (*staging)->layers) {
+                            if (layer.media_type == crypto::simple_signing_media_type) {
+                                request.carried.push_back(std::move(layer));
+                            }
+                        }
+                        request.carried_from = *source;
+                    }
+                }
+            }
+            auto outcome =
+                co_await add_signature(*run.client, signer, std::move(request), run.until);
+            if (!outcome) {
+                co_return outcome.error();
+            }
+            counts.carried += outcome->carried_now;
+            if (outcome->signed_now) {
+                ++counts.written;
+            } else {
+                ++counts.present;
+            }
+        }
+        co_return net::result<void>{};
+    }
+
+    std::set<std::string> group_tops;
+
+    static asio::awaitable<net::result<void>> sign_as_bundles(
+        promotion_run& run, crypto::batch_signer& signer, const reg::repository_ref& repo,
+        const std::vector<std::string>& targets, std::set<std::string>& claimed) {
+        auto& counts = run.supply.signatures;
+        std::string created = utc_timestamp_now();
+        for (const auto& digest : targets) {
+            if (!claimed.insert(repo.to_string() + "@" + digest).second) {
+                continue;
+            }
+            auto statement =
+                crypto::statement_json({{"", {{"sha256", hex_of(digest)}}}},
+                                       cosign_sign_predicate_type, nlohmann::json::object());
+            if (!statement) {
+                co_return net::fail(statement.error(), "statement for " + digest);
+            }
+            std::optional<std::string> bundle;
+            auto wrote = co_await attach_statement_bundle(
+                *run.client, signer, repo, digest, std::string(cosign_sign_predicate_type),
+                *statement, bundle, duplicate_rule::same_statement, created, run.until);
+            if (!wrote) {
+                co_return wrote.error();
+            }
+            ++(*wrote ? counts.written : counts.present);
+        }
+        co_return net::result<void>{};
+    }
+};
+
+class attest_phase final : public phase {
+public:
+    std::string_view name() const override { return "attest"; }
+
+    asio::awaitable<phase_outcome> run(promotion_run& run) override {
+        if (auto skipped = signing_skipped(run)) {
+            co_return *skipped;
+        }
+        auto groups = signing_groups(run);
+        if (groups.empty()) {
+            co_return phase_outcome{phase_status::skipped, "nothing promoted to attest"};
+        }
+        crypto::batch_signer signer(*run.options.supply.signing_key);
+        auto& counts = run.supply.attestations;
+        counts.digests = groups.size();
+        std::string timestamp = utc_timestamp_now();
+        co_await for_each_bounded(
+            groups.size(), run.options.supply.parallel,
+            [&](std::size_t i) -> asio::awaitable<void> {
+                auto done = co_await attest_group(run, signer, groups[i], timestamp);
+                if (!done) {
+                    ++counts.failed;
+                    run.supply.errors.push_back("attest " + groups[i].identity + "@" +
+                                                groups[i].digest + ": " + done.error().message());
+                }
+            });
+        std::string summary = signing_summary(counts, "attestations");
+        if (counts.failed != 0) {
+            co_return phase_outcome{phase_status::failed, summary};
+        }
+        co_return phase_outcome{phase_status::done, summary};
+    }
+
+private:
+    static nlohmann::json promotion_record(const promotion_run& run, const signing_group& group,
+                                           const std::string& timestamp) {
+        const auto& o = run.options.supply;
+        nlohmann::json digest_map = {{"sha256", hex_of(group.digest)}};
+        nlohmann::json record = {
+            {"srcRef", group.source + "@" + group.digest},
+            {"dstRef", group.identity},
+            {"digest", group.digest},
+            {"timestamp", timestamp},
+            {"builderId", o.builder_id},
+            {"source", {{"name", group.source}, {"digest", digest_map}}},
+            {"destination", {{"name", group.identity}, {"digest", digest_map}}},
+            {"promoter", {{"version", o.promoter_version}}},
+        };
+        if (!group.tags.empty()) {
+            record["tags"] = group.tags;  // a std::set: sorted, as kpromo writes them
+        }
+        // Prow's job variables, when the promotion runs as a Prow job.
+        nlohmann::json job = nlohmann::json::object();
+        for (auto [variable, field] : {std::pair{"JOB_NAME", "name"},
+                                       {"JOB_TYPE", "type"},
+                                       {"BUILD_ID", "buildId"},
+                                       {"PROW_JOB_ID", "prowJobId"}}) {
+            if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
+                job[field] = value;
+            }
+        }
+        if (!job.empty()) {
+            record["job"] = std::move(job);
+        }
+        return record;
+    }
+
+    static asio::awaitable<net::result<void>> attest_group(promotion_run& run,
+                                                           crypto::batch_signer& signer,
+                                                           const signing_group& group,
+                                                           const std::string& timestamp) {
+        auto& counts = run.supply.attestations;
+        auto statement = crypto::statement_json(
+            {{group.identity, {{"sha256", hex_of(group.digest)}}}}, promotion_predicate_type,
+            promotion_record(run, group, timestamp));
+        if (!statement) {
+            co_return net::fail(statement.error(), "promotion statement");
+        }
+        // One signature for the group, attached to every destination repository lacking it.
+        std::optional<std::string> bundle;
+        for (const auto& destination : group.destinations) {
+            auto repo = reg::parse_repository_ref(destination);
+            if (!repo) {
+                co_return repo.error();
+            }
+            auto wrote = co_await attach_statement_bundle(
+                *run.client, signer, *repo, group.digest, std::string(promotion_predicate_type),
+                *statement, bundle, duplicate_rule::same_predicate_type, timestamp, run.until);
+            if (!wrote) {
+                co_return net::with_context(wrote.error(), destination);
+            }
+            ++(*wrote ? counts.written : counts.present);
+        }
+        co_return net::result<void>{};
+    }
+};
+
+}  // namespace
+
+std::string signing_identity(std::string_view destination_path) {
+    constexpr std::string_view marker = "k8s-artifacts-prod/images";
+    auto at = destination_path.find(marker);
+    if (at == std::string_view::npos) {
+        return std::string(destination_path);
+    }
+    return "registry.k8s.io" + std::string(destination_path.substr(at + marker.size()));
+}
+
+bool canonical_first(std::string_view a, std::string_view b) {
+    constexpr std::string_view canonical = "us-central1-docker.pkg.dev";
+    bool a_canonical = a.starts_with(canonical);
+    bool b_canonical = b.starts_with(canonical);
+    if (a_canonical != b_canonical) {
+        return a_canonical;
+    }
+    return a < b;
+}
+
+std::unique_ptr<phase> make_provenance_phase() {
+    return std::make_unique<provenance_phase>();
+}
+std::unique_ptr<phase> make_validate_phase() {
+    return std::make_unique<validate_phase>();
+}
+std::unique_ptr<phase> make_sign_phase() {
+    return std::make_unique<sign_phase>();
+}
+std::unique_ptr<phase> make_attest_phase() {
+    return std::make_unique<attest_phase>();
+}
+
+}  // namespace hoist::engine

@@ -1,0 +1,1132 @@
+// SPDX-License-Identifier: Apache-2.0
+/// `hoist cip`'s supply-chain phases (Provenance, Validate, Sign, Attest) against real
+/// registries: staging images signed and given SLSA provenance through hoist's library,
+/// promotions checked in the registries afterwards, and every signature hoist wrote
+/// verified by sigstore-js and by containers/image's rules for `.sig` images.
+#include "crypto/batch_signer.hpp"
+#include "crypto/bundle.hpp"
+#include "crypto/cosign_key.hpp"
+#include "crypto/dsse.hpp"
+#include "crypto/ec_key.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/intoto.hpp"
+#include "crypto/sha256.hpp"
+#include "crypto/slsa.hpp"
+#include "engine/supply/attestations.hpp"
+#include "engine/supply/signatures.hpp"
+#include "engine/supply/supply_phases.hpp"
+#include "net/registry/manifest_parse.hpp"
+#include "tests/support/client_harness.hpp"
+#include "tests/support/sigstore_js.hpp"
+#include "tools/testkit/registry_launcher.hpp"
+#include "tools/testkit/staging_set.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <thread>
+
+namespace hoist {
+namespace {
+
+namespace fs = std::filesystem;
+namespace reg = net::registry;
+namespace js = testsupport::sigstore_js;
+using nlohmann::json;
+using testkit::registry_instance;
+using testsupport::run_process;
+
+constexpr char oci_manifest[] = "application/vnd.oci.image.manifest.v1+json";
+constexpr char oci_index[] = "application/vnd.oci.image.index.v1+json";
+constexpr char simple_signing_layer[] = "application/vnd.dev.cosign.simplesigning.v1+json";
+constexpr char cosign_signature_type[] = "cosign container image signature";
+constexpr char signature_annotation[] = "dev.cosignproject.cosign/signature";
+constexpr char predicate_type_annotation[] = "dev.sigstore.bundle.predicateType";
+constexpr char bundle_media_type[] = "application/vnd.dev.sigstore.bundle.v0.3+json";
+constexpr char dsse_layer_media_type[] = "application/vnd.dsse.envelope.v1+json";
+constexpr char promotion_type[] = "https://k8s.io/promo-tools/promotion/v1";
+constexpr char cosign_sign_type[] = "https://sigstore.dev/cosign/sign/v1";
+
+constexpr char allowed_builder[] =
+    "https://github.com/kubernetes/release/.github/workflows/image.yaml@refs/tags/v1.2.3";
+constexpr char disallowed_builder[] = "https://ci.example.com/anything-goes";
+constexpr char promoter_builder[] = "https://prow.k8s.io/hoist-supply-test";
+constexpr char key_password[] = "integration password";
+
+registry_instance start_registry() {
+    testkit::registry_options options;
+    options.mode = testkit::registry_options::kind::tls;
+    auto instance = registry_instance::start(options);
+    if (!instance) {
+        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
+        std::abort();
+    }
+    return std::move(*instance);
+}
+
+/// The registry logs a request at times after its response reached the client: wait
+/// until the log stops growing before counting in it.
+std::vector<std::string> settled_log(const registry_instance& registry) {
+    auto lines = registry.access_log();
+    for (int i = 0; i < 30; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        auto now = registry.access_log();
+        if (now.size() == lines.size()) {
+            break;
+        }
+        lines = std::move(now);
+    }
+    return lines;
+}
+
+std::size_t writes_to(const registry_instance& registry) {
+    std::size_t n = 0;
+    for (const auto& line : settled_log(registry)) {
+        for (const char* method : {"\"PUT ", "\"POST ", "\"PATCH ", "\"DELETE "}) {
+            if (line.find(method) != std::string::npos) {
+                ++n;
+            }
+        }
+    }
+    return n;
+}
+
+std::string hex_of(std::string_view digest) {
+    return std::string(digest.substr(digest.find(':') + 1));
+}
+
+std::string referrers_tag(std::string_view digest) {
+    return "sha256-" + hex_of(digest);
+}
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const fs::path& path, std::string_view text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+std::vector<std::string> sorted_keys(const json& object) {
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : object.items()) {
+        keys.push_back(key);
+    }
+    return keys;  // nlohmann::json keeps objects sorted by key
+}
+
+/// One image of a promotion: its staging repository name, digest and destination tags.
+struct promoted_image {
+    std::string repository;
+    std::string digest;
+    std::vector<std::string> tags;
+};
+
+/// A thin manifest tree for one project, tags as given (several per digest allowed).
+void write_promotion(const fs::path& dir, const std::string& source_path,
+                     const std::vector<std::string>& destinations,
+                     const std::vector<promoted_image>& images) {
+    fs::create_directories(dir / "manifests" / "supply");
+    fs::create_directories(dir / "images" / "supply");
+    std::string manifest = "registries:\n- name: " + source_path + "\n  src: true\n";
+    for (const auto& destination : destinations) {
+        manifest += "- name: " + destination + "\n";
+    }
+    write_file(dir / "manifests" / "supply" / "promoter-manifest.yaml", manifest);
+    std::string list;
+    for (const auto& image : images) {
+        list += "- name: " + image.repository + "\n  dmap:\n    \"" + image.digest + "\": [";
+        for (std::size_t i = 0; i < image.tags.size(); ++i) {
+            list += (i == 0 ? "\"" : ", \"") + image.tags[i] + "\"";
+        }
+        list += "]\n";
+    }
+    write_file(dir / "images" / "supply" / "images.yaml", list);
+}
+
+/// A SLSA provenance v1 predicate as GitHub Actions' generator writes it.
+json slsa_v1_predicate(std::string_view builder) {
+    return {
+        {"buildDefinition",
+         {{"buildType", "https://actions.github.io/buildtypes/workflow/v1"},
+          {"externalParameters",
+           {{"workflow",
+             {{"ref", "refs/tags/v1.2.3"},
+              {"repository", "https://github.com/kubernetes/release"},
+              {"path", ".github/workflows/image.yaml"}}}}},
+          {"resolvedDependencies",
+           json::array({{{"uri", "git+https://github.com/kubernetes/release@refs/tags/v1.2.3"},
+                         {"digest", {{"gitCommit", std::string(40, 'a')}}}}})}}},
+        {"runDetails",
+         {{"builder", {{"id", std::string(builder)}}}, {"metadata", {{"invocationId", "run-1"}}}}}};
+}
+
+/// A DSSE-signed SLSA v1 statement about `subject_digest`.
+crypto::dsse_envelope signed_provenance(const std::string& name, const std::string& subject_digest,
+                                        std::string_view builder,
+                                        const crypto::ec_private_key& key) {
+    auto statement = crypto::statement_json({{name, {{"sha256", hex_of(subject_digest)}}}},
+                                            crypto::slsa_provenance_v1, slsa_v1_predicate(builder));
+    // value() throws on an error, which fails the test that asked.
+    auto envelope = crypto::sign_dsse(crypto::intoto_payload_type, statement.value(), key);
+    return envelope.value();
+}
+
+/// A verification by sigstore-js, run later in parallel with the others.
+struct pending_check {
+    std::string what;
+    std::function<js::verdict()> run;
+};
+
+/// Each node process takes about 0.4 s: run a few at once.
+void run_checks(std::vector<pending_check>& checks) {
+    constexpr std::size_t at_once = 4;
+    for (std::size_t first = 0; first < checks.size(); first += at_once) {
+        std::vector<std::future<js::verdict>> running;
+        std::size_t last = std::min(checks.size(), first + at_once);
+        for (std::size_t i = first; i < last; ++i) {
+            running.push_back(std::async(std::launch::async, checks[i].run));
+        }
+        for (std::size_t i = first; i < last; ++i) {
+            auto verdict = running[i - first].get();
+            EXPECT_TRUE(verdict.ok) << checks[i].what << ": " << verdict;
+        }
+    }
+    checks.clear();
+}
+
+class CipSupply : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        source = new registry_instance(start_registry());
+        first = new registry_instance(start_registry());
+        second = new registry_instance(start_registry());
+        std::string pattern = (fs::temp_directory_path() / "hoist-supply-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        work = new fs::path(pattern);
+
+        auto generate = [] {
+            return new crypto::ec_private_key(crypto::ec_private_key::generate().value());
+        };
+        hoist_key = generate();
+        trusted_key = generate();
+        untrusted_key = generate();
+        write_file(*work / "hoist.key", hoist_key->to_pkcs8_pem());
+        write_file(*work / "hoist.pub", hoist_key->public_key_pem());
+        write_file(*work / "hoist-encrypted.key",
+                   crypto::encrypt_cosign_key(*hoist_key, key_password));
+        write_file(*work / "trusted.pub", trusted_key->public_key_pem());
+        // A key that signed nothing, given beside the trusted one.
+        write_file(*work / "spare.pub",
+                   crypto::ec_private_key::generate().value().public_key_pem());
+    }
+    static void TearDownTestSuite() {
+        fs::remove_all(*work);
+        delete work;
+        delete hoist_key;
+        delete trusted_key;
+        delete untrusted_key;
+        delete source;
+        delete first;
+        delete second;
+    }
+
+    void SetUp() override { ASSERT_TRUE(js::installed()); }
+
+    struct run_result {
+        int status = -1;
+        std::string out;
+    };
+
+    static run_result hoist(const std::string& arguments, const std::string& environment = {}) {
+        std::string trust = " --ca-file " + source->ca_file().string() + " --ca-file " +
+                            first->ca_file().string() + " --ca-file " + second->ca_file().string() +
+                            " ";
+        run_result r;
+        r.out = run_process(
+            environment + " " + std::string(HOIST_BINARY) + trust + arguments + " 2>&1", &r.status);
+        return r;
+    }
+
+    static json read_report(const fs::path& path) {
+        std::ifstream in(path);
+        return json::parse(in, nullptr, false);
+    }
+
+    template <class T>
+    static T with_client(std::function<asio::awaitable<T>(reg::registry_client&)> body) {
+        testsupport::client_setup setup;
+        setup.ca_files = {source->ca_file().string(), first->ca_file().string(),
+                          second->ca_file().string()};
+        return testsupport::run_client<T>(setup, std::move(body));
+    }
+
+    static net::deadline soon() { return net::deadline::from_now(std::chrono::seconds(60)); }
+
+    /// A staging set of `repositories` single-tag images under `<source>/<path>`; every
+    /// `index_every`-th one (0, n, 2n…) a two-platform index, none for 0.
+    static std::vector<testkit::staging_image> push_staging(const std::string& path,
+                                                            std::size_t repositories,
+                                                            std::size_t index_every,
+                                                            std::uint64_t seed) {
+        testkit::staging_set_spec spec;
+        spec.repositories = repositories;
+        spec.tags = 1;
+        spec.index_every = index_every;
+        spec.layers = 1;
+        spec.layer_size = 1024;
+        spec.seed = seed;
+        std::string where = source->host_port() + "/" + path;
+        auto pushed = with_client<std::optional<std::vector<testkit::staging_image>>>(
+            [&where, spec](reg::registry_client& client)
+                -> asio::awaitable<std::optional<std::vector<testkit::staging_image>>> {
+                auto images = co_await testkit::push_staging_set(client, where, spec, 4, soon());
+                if (!images) {
+                    ADD_FAILURE() << "push " << where << ": " << images.error().message();
+                    co_return std::nullopt;
+                }
+                co_return std::move(*images);
+            });
+        EXPECT_TRUE(pushed.has_value());
+        return pushed.value_or(std::vector<testkit::staging_image>{});
+    }
+
+    /// Signs staging images with `key` through hoist's own Sign code path.
+    static void sign_staging(const std::vector<std::pair<std::string, std::string>>& targets,
+                             const crypto::ec_private_key& key) {
+        bool ok = with_client<bool>([&](reg::registry_client& client) -> asio::awaitable<bool> {
+            crypto::batch_signer signer(key);
+            for (const auto& [repository, digest] : targets) {
+                auto repo = reg::parse_repository_ref(repository);
+                if (!repo) {
+                    ADD_FAILURE() << repo.error().message();
+                    co_return false;
+                }
+                engine::signing_request request{*repo, digest, repository, {}, {}, {}};
+                auto signed_now = co_await engine::add_signature(client, signer, request, soon());
+                if (!signed_now || !signed_now->signed_now) {
+                    ADD_FAILURE() << "signing " << repository << "@" << digest << ": "
+                                  << (signed_now ? "nothing written"
+                                                 : signed_now.error().message());
+                    co_return false;
+                }
+            }
+            co_return true;
+        });
+        ASSERT_TRUE(ok);
+    }
+
+    /// Attaches `envelope` to `repository@digest` as a bundle referrer, as cosign v3 does.
+    static void attach_provenance(const std::string& repository, const std::string& digest,
+                                  const crypto::dsse_envelope& envelope,
+                                  const crypto::ec_public_key& key) {
+        auto bundle = crypto::dsse_bundle_json(envelope, key);
+        ASSERT_TRUE(bundle.has_value());
+        bool ok = with_client<bool>([&](reg::registry_client& client) -> asio::awaitable<bool> {
+            auto repo = reg::parse_repository_ref(repository);
+            auto head = co_await client.head_manifest(*repo, digest, soon());
+            if (!head || !*head) {
+                ADD_FAILURE() << repository << "@" << digest << " is not there";
+                co_return false;
+            }
+            engine::attestation_subject subject{digest, (*head)->media_type, (*head)->size};
+            auto attached = co_await engine::attach_bundle(
+                client, *repo, subject, *bundle, std::string(crypto::slsa_provenance_v1), true,
+                engine::utc_timestamp_now(), soon());
+            if (!attached) {
+                ADD_FAILURE() << "attach to " << repository << ": " << attached.error().message();
+                co_return false;
+            }
+            co_return true;
+        });
+        ASSERT_TRUE(ok);
+    }
+
+    /// The legacy layout, built by hand as cosign v2's `attest` writes it: the image
+    /// `sha256-<hex>.att` with one DSSE layer annotated with its predicate type.
+    static void push_legacy_attestation(const std::string& repository, const std::string& digest,
+                                        const crypto::dsse_envelope& envelope) {
+        std::string layer = crypto::to_json(envelope);
+        std::string layer_digest = crypto::digest_of(layer);
+        std::string config =
+            json{{"architecture", ""},
+                 {"os", ""},
+                 {"config", json::object()},
+                 {"rootfs", {{"type", "layers"}, {"diff_ids", json::array({layer_digest})}}}}
+                .dump();
+        json manifest = {
+            {"schemaVersion", 2},
+            {"mediaType", oci_manifest},
+            {"config",
+             {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+              {"size", config.size()},
+              {"digest", crypto::digest_of(config)}}},
+            {"layers",
+             json::array({{{"mediaType", dsse_layer_media_type},
+                           {"size", layer.size()},
+                           {"digest", layer_digest},
+                           {"annotations",
+                            {{"predicateType", std::string(crypto::slsa_provenance_v1)}}}}})}};
+        bool ok = with_client<bool>([&](reg::registry_client& client) -> asio::awaitable<bool> {
+            auto repo = reg::parse_repository_ref(repository);
+            for (const auto* blob : {&layer, &config}) {
+                reg::memory_blob_source bytes(*blob);
+                auto pushed = co_await client.push_blob(*repo, crypto::digest_of(*blob),
+                                                        static_cast<std::int64_t>(blob->size()),
+                                                        bytes, soon());
+                if (!pushed) {
+                    ADD_FAILURE() << pushed.error().message();
+                    co_return false;
+                }
+            }
+            auto put =
+                co_await client.put_manifest(*repo, referrers_tag(digest) + ".att", manifest.dump(),
+                                             std::string(oci_manifest), soon());
+            if (!put) {
+                ADD_FAILURE() << put.error().message();
+                co_return false;
+            }
+            co_return true;
+        });
+        ASSERT_TRUE(ok);
+    }
+
+    /// A manifest as the registry serves it; nullopt when it is not there.
+    static std::optional<reg::fetched_manifest> manifest_at(const std::string& repository,
+                                                            const std::string& reference) {
+        return with_client<std::optional<reg::fetched_manifest>>(
+            [&](reg::registry_client& client)
+                -> asio::awaitable<std::optional<reg::fetched_manifest>> {
+                auto repo = reg::parse_repository_ref(repository);
+                auto fetched = co_await client.get_manifest(*repo, reference, soon());
+                if (!fetched) {
+                    if (!fetched.error().is(net::errc::not_found)) {
+                        ADD_FAILURE()
+                            << repository << ":" << reference << ": " << fetched.error().message();
+                    }
+                    co_return std::nullopt;
+                }
+                co_return std::move(*fetched);
+            });
+    }
+
+    static std::string blob_at(const std::string& repository, const std::string& digest) {
+        return with_client<std::string>(
+            [&](reg::registry_client& client) -> asio::awaitable<std::string> {
+                auto repo = reg::parse_repository_ref(repository);
+                auto bytes = co_await engine::read_small_blob(client, *repo, digest, -1, soon());
+                if (!bytes) {
+                    ADD_FAILURE() << repository << "@" << digest << ": " << bytes.error().message();
+                    co_return std::string();
+                }
+                co_return std::move(*bytes);
+            });
+    }
+
+    /// The digest itself and, for an index, each of its children.
+    static std::vector<std::string> signed_digests(const std::string& repository,
+                                                   const std::string& digest) {
+        std::vector<std::string> digests{digest};
+        auto top = manifest_at(repository, digest);
+        EXPECT_TRUE(top.has_value()) << repository << "@" << digest;
+        if (top) {
+            auto parsed = json::parse(top->body);
+            if (parsed.contains("manifests")) {
+                for (const auto& child : parsed["manifests"]) {
+                    digests.push_back(child["digest"].get<std::string>());
+                }
+            }
+        }
+        return digests;
+    }
+
+    struct signature_layer_read {
+        json descriptor;
+        std::string payload;
+        json claims;
+    };
+
+    /// The layers of `repository@digest`'s `.sig` image, with containers/image's rules for
+    /// the manifest and each payload checked (skopeo-sigstore.md §5.3), the signer's
+    /// identity excepted: the caller checks that.
+    static std::vector<signature_layer_read> read_signature_image(const std::string& repository,
+                                                                  const std::string& digest) {
+        std::vector<signature_layer_read> layers;
+        std::string tag = referrers_tag(digest) + ".sig";
+        auto fetched = manifest_at(repository, tag);
+        if (!fetched) {
+            ADD_FAILURE() << "no signature image " << repository << ":" << tag;
+            return layers;
+        }
+        EXPECT_EQ(fetched->media_type, oci_manifest) << repository << ":" << tag;
+        auto manifest = json::parse(fetched->body);
+        EXPECT_EQ(manifest.value("mediaType", ""), oci_manifest) << fetched->body;
+        for (const auto& layer : manifest["layers"]) {
+            signature_layer_read read{layer, {}, {}};
+            EXPECT_EQ(layer["mediaType"], simple_signing_layer) << fetched->body;
+            read.payload = blob_at(repository, layer["digest"].get<std::string>());
+            read.claims = json::parse(read.payload, nullptr, false);
+            auto& c = read.claims;
+            EXPECT_TRUE(c.is_object()) << read.payload;
+            if (c.is_object()) {
+                EXPECT_EQ(sorted_keys(c), (std::vector<std::string>{"critical", "optional"}))
+                    << read.payload;
+                EXPECT_TRUE(c["optional"].is_null() || c["optional"].is_object()) << read.payload;
+                auto& critical = c["critical"];
+                EXPECT_EQ(sorted_keys(critical),
+                          (std::vector<std::string>{"identity", "image", "type"}))
+                    << read.payload;
+                EXPECT_EQ(sorted_keys(critical["identity"]),
+                          std::vector<std::string>{"docker-reference"})
+                    << read.payload;
+                EXPECT_EQ(sorted_keys(critical["image"]),
+                          std::vector<std::string>{"docker-manifest-digest"})
+                    << read.payload;
+                EXPECT_EQ(critical["type"], cosign_signature_type) << read.payload;
+                EXPECT_EQ(critical["image"]["docker-manifest-digest"], digest) << read.payload;
+            }
+            layers.push_back(std::move(read));
+        }
+        return layers;
+    }
+
+    /// Queues sigstore-js's check of one `.sig` layer: its signature over the exact
+    /// payload bytes, with `key`.
+    static void check_layer_signature(std::vector<pending_check>& checks,
+                                      const signature_layer_read& layer, const fs::path& key,
+                                      const std::string& what) {
+        static std::size_t serial = 0;
+        auto payload = *work / ("payload-" + std::to_string(++serial) + ".json");
+        write_file(payload, layer.payload);
+        std::string signature = layer.descriptor.value("annotations", json::object())
+                                    .value(std::string(signature_annotation), "");
+        EXPECT_FALSE(signature.empty()) << layer.descriptor.dump();
+        checks.push_back({what, [payload, signature, key] {
+                              return js::verify_message(payload, signature, key);
+                          }});
+    }
+
+    /// The referrers of `repository@digest` listed in its `sha256-<hex>` referrers tag
+    /// (docker-registry 2.8 has no referrers API).
+    static json referrers_index(const std::string& repository, const std::string& digest) {
+        auto fetched = manifest_at(repository, referrers_tag(digest));
+        if (!fetched) {
+            ADD_FAILURE() << "no referrers tag for " << repository << "@" << digest;
+            return json::object();
+        }
+        auto index = json::parse(fetched->body);
+        EXPECT_EQ(index.value("mediaType", ""), oci_index) << fetched->body;
+        return index;
+    }
+
+    static std::vector<json> referrers_of_type(const json& index, std::string_view type) {
+        std::vector<json> found;
+        for (const auto& entry : index.value("manifests", json::array())) {
+            if (entry.contains("annotations") &&
+                entry["annotations"].value(std::string(predicate_type_annotation), "") == type) {
+                found.push_back(entry);
+            }
+        }
+        return found;
+    }
+
+    struct bundle_read {
+        fs::path bundle_file;
+        fs::path envelope_file;
+        json statement;
+    };
+
+    /// A bundle referrer of `digest`: its manifest checked (subject, one bundle layer),
+    /// the bundle and its DSSE envelope saved for sigstore-js, the statement decoded.
+    static bundle_read read_bundle_referrer(const std::string& repository,
+                                            const std::string& digest, const json& entry) {
+        static std::size_t serial = 0;
+        bundle_read out;
+        auto referrer = manifest_at(repository, entry["digest"].get<std::string>());
+        if (!referrer) {
+            ADD_FAILURE() << "referrer " << entry.dump() << " is not in " << repository;
+            return out;
+        }
+        auto manifest = json::parse(referrer->body);
+        EXPECT_EQ(manifest["subject"]["digest"], digest) << referrer->body;
+        EXPECT_EQ(manifest.value("artifactType", ""), bundle_media_type) << referrer->body;
+        if (manifest["layers"].size() != 1) {
+            ADD_FAILURE() << "a bundle referrer holds one layer: " << referrer->body;
+            return out;
+        }
+        EXPECT_EQ(manifest["layers"][0]["mediaType"], bundle_media_type) << referrer->body;
+        std::string bundle =
+            blob_at(repository, manifest["layers"][0]["digest"].get<std::string>());
+        std::string name = "bundle-" + std::to_string(++serial);
+        out.bundle_file = *work / (name + ".json");
+        write_file(out.bundle_file, bundle);
+        auto parsed = json::parse(bundle, nullptr, false);
+        if (!parsed.is_object() || !parsed.contains("dsseEnvelope")) {
+            ADD_FAILURE() << "not a DSSE bundle: " << bundle;
+            return out;
+        }
+        out.envelope_file = *work / (name + "-envelope.json");
+        write_file(out.envelope_file, parsed["dsseEnvelope"].dump());
+        auto payload = crypto::base64_decode(parsed["dsseEnvelope"]["payload"].get<std::string>());
+        EXPECT_TRUE(payload.has_value()) << bundle;
+        out.statement = json::parse(payload.value_or(""), nullptr, false);
+        return out;
+    }
+
+    static inline registry_instance* source = nullptr;
+    static inline registry_instance* first = nullptr;
+    static inline registry_instance* second = nullptr;
+    static inline fs::path* work = nullptr;
+    static inline crypto::ec_private_key* hoist_key = nullptr;
+    static inline crypto::ec_private_key* trusted_key = nullptr;
+    static inline crypto::ec_private_key* untrusted_key = nullptr;
+};
+
+TEST_F(CipSupply, SignsAndAttestsEveryPromotedDigestThenRerunsAsANoOp) {
+    auto staging = push_staging("staging-sign", 2, 2, 11);  // img-000 is an index
+    ASSERT_EQ(staging.size(), 2u);
+    std::string source_path = source->host_port() + "/staging-sign";
+    // Tags out of order: the predicate lists them sorted.
+    std::vector<promoted_image> images{
+        {staging[0].repository, staging[0].digest, {"v1.0.0", "stable", "alpha"}},
+        {staging[1].repository, staging[1].digest, {"v1.0.0"}}};
+    std::vector<std::string> destinations{first->host_port() + "/signed",
+                                          second->host_port() + "/signed"};
+    fs::path promo = *work / "sign";
+    write_promotion(promo, source_path, destinations, images);
+
+    std::string arguments = "cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                            " --builder-id " + std::string(promoter_builder) +
+                            " --thin-manifest-dir " + promo.string() + " --report ";
+    auto run = hoist(arguments + (*work / "sign.json").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "sign.json");
+    ASSERT_TRUE(report.is_object());
+    EXPECT_EQ(report["status"], "done");
+    EXPECT_EQ(report["plan"]["summary"]["promote"], 4);
+    // Per destination: the index, its two children and the single image.
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 8) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["signatures"]["failed"], 0);
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 4) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["failed"], 0);
+    EXPECT_TRUE(report["supply"]["errors"].empty()) << report["supply"].dump();
+
+    fs::path hoist_pub = *work / "hoist.pub";
+    std::vector<pending_check> checks;
+    std::size_t signatures_seen = 0;
+    for (const auto& destination : destinations) {
+        for (const auto& image : images) {
+            std::string repository = destination + "/" + image.repository;
+            for (const auto& digest : signed_digests(repository, image.digest)) {
+                auto layers = read_signature_image(repository, digest);
+                ASSERT_EQ(layers.size(), 1u) << repository << "@" << digest;
+                auto& claims = layers[0].claims;
+                EXPECT_EQ(claims["critical"]["identity"]["docker-reference"], repository);
+                EXPECT_TRUE(claims["optional"].contains(std::string(engine::promoter_annotation)))
+                    << layers[0].payload;
+                check_layer_signature(checks, layers[0], hoist_pub, repository + "@" + digest);
+                ++signatures_seen;
+            }
+
+            // Exactly one promotion attestation, verifying, about this digest.
+            auto index = referrers_index(repository, image.digest);
+            auto attestations = referrers_of_type(index, promotion_type);
+            ASSERT_EQ(attestations.size(), 1u) << index.dump();
+            EXPECT_EQ(index["manifests"].size(), 1u) << index.dump();
+            auto bundle = read_bundle_referrer(repository, image.digest, attestations[0]);
+            ASSERT_FALSE(bundle.envelope_file.empty());
+            std::string hex = hex_of(image.digest);
+            checks.push_back({"bundle of " + repository, [bundle, hoist_pub] {
+                                  return js::verify_bundle(bundle.bundle_file, hoist_pub);
+                              }});
+            checks.push_back({"statement of " + repository, [bundle, hoist_pub, hex] {
+                                  return js::verify_statement(bundle.envelope_file, hoist_pub, hex,
+                                                              promotion_type);
+                              }});
+            auto& statement = bundle.statement;
+            ASSERT_TRUE(statement.is_object());
+            EXPECT_EQ(statement["predicateType"], promotion_type);
+            EXPECT_EQ(statement["subject"][0]["digest"]["sha256"], hex);
+            auto& predicate = statement["predicate"];
+            EXPECT_EQ(predicate["srcRef"],
+                      source_path + "/" + image.repository + "@" + image.digest)
+                << predicate.dump();
+            EXPECT_EQ(predicate["dstRef"], repository);
+            EXPECT_EQ(predicate["digest"], image.digest);
+            EXPECT_EQ(predicate["builderId"], promoter_builder);
+            EXPECT_TRUE(std::regex_match(predicate.value("timestamp", ""),
+                                         std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+                << predicate.dump();
+            auto tags = image.tags;
+            std::sort(tags.begin(), tags.end());
+            EXPECT_EQ(predicate["tags"], json(tags));
+        }
+    }
+    EXPECT_EQ(signatures_seen, 8u);
+    run_checks(checks);
+
+    // A second run finds every image, signature and attestation in place: no writes.
+    auto writes = writes_to(*first) + writes_to(*second);
+    auto rerun = hoist(arguments + (*work / "sign-rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out;
+    EXPECT_EQ(writes_to(*first) + writes_to(*second), writes);
+    auto again = read_report(*work / "sign-rerun.json");
+    EXPECT_EQ(again["plan"]["summary"]["present"], 4);
+    EXPECT_EQ(again["plan"]["summary"]["promote"], 0);
+    EXPECT_EQ(again["supply"]["signatures"]["written"], 0);
+    EXPECT_EQ(again["supply"]["signatures"]["present"], 8) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["attestations"]["written"], 0);
+    EXPECT_EQ(again["supply"]["attestations"]["present"], 4) << again["supply"].dump();
+}
+
+TEST_F(CipSupply, MirrorsOfOneIdentityShareOneSignatureAndOneAttestation) {
+    // Two destinations that users pull from as registry.k8s.io: kpromo signs the digest
+    // once, in the canonical (here: first by name) registry, and attests it in each.
+    auto staging = push_staging("staging-mirrors", 1, 0, 15);
+    ASSERT_EQ(staging.size(), 1u);
+    const auto& image = staging[0];
+    std::vector<std::string> destinations{first->host_port() + "/k8s-artifacts-prod/images",
+                                          second->host_port() + "/k8s-artifacts-prod/images"};
+    std::sort(destinations.begin(), destinations.end());
+    fs::path promo = *work / "mirrors";
+    write_promotion(promo, source->host_port() + "/staging-mirrors", destinations,
+                    {{image.repository, image.digest, {image.tag}}});
+    std::string arguments = "cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                            " --thin-manifest-dir " + promo.string() + " --report ";
+    auto run = hoist(arguments + (*work / "mirrors.json").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "mirrors.json");
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 1) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 2) << report["supply"].dump();
+
+    std::string identity = "registry.k8s.io/" + image.repository;
+    std::string canonical = destinations[0] + "/" + image.repository;
+    std::string mirror = destinations[1] + "/" + image.repository;
+    auto layers = read_signature_image(canonical, image.digest);
+    ASSERT_EQ(layers.size(), 1u);
+    EXPECT_EQ(layers[0].claims["critical"]["identity"]["docker-reference"], identity);
+    EXPECT_FALSE(manifest_at(mirror, referrers_tag(image.digest) + ".sig").has_value());
+    std::vector<pending_check> checks;
+    check_layer_signature(checks, layers[0], *work / "hoist.pub", "signature of " + identity);
+    run_checks(checks);
+
+    std::set<std::string> bundles;
+    for (const auto& repository : {canonical, mirror}) {
+        auto attestations =
+            referrers_of_type(referrers_index(repository, image.digest), promotion_type);
+        ASSERT_EQ(attestations.size(), 1u) << repository;
+        auto bundle = read_bundle_referrer(repository, image.digest, attestations[0]);
+        ASSERT_TRUE(bundle.statement.is_object()) << repository;
+        EXPECT_EQ(bundle.statement["subject"][0]["name"], identity);
+        EXPECT_EQ(bundle.statement["predicate"]["dstRef"], identity);
+        bundles.insert(crypto::digest_of(read_text(bundle.bundle_file)));
+    }
+    EXPECT_EQ(bundles.size(), 1u) << "one signed statement for the identity, attached twice";
+
+    auto writes = writes_to(*first) + writes_to(*second);
+    auto rerun = hoist(arguments + (*work / "mirrors-rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out;
+    EXPECT_EQ(writes_to(*first) + writes_to(*second), writes);
+    auto again = read_report(*work / "mirrors-rerun.json");
+    EXPECT_EQ(again["supply"]["signatures"]["present"], 1) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["attestations"]["present"], 2) << again["supply"].dump();
+}
+
+TEST_F(CipSupply, ChildPromotedUnderItsOwnTagKeepsItsStagingSignature) {
+    // A child of an index promoted under a tag of its own is a top-level digest too: its
+    // staging signature is carried (kpromo copies the `.sig` of every group's digest), even
+    // when the index's recursive signing reaches the child first. One signing operation at
+    // a time makes the order fixed: groups run by digest, so pick a child that sorts after
+    // its index.
+    auto staging = push_staging("staging-child", 2, 1, 16);  // both are indexes
+    ASSERT_EQ(staging.size(), 2u);
+    std::string source_path = source->host_port() + "/staging-child";
+    std::optional<std::pair<testkit::staging_image, std::string>> chosen;
+    for (const auto& image : staging) {
+        auto children = signed_digests(source_path + "/" + image.repository, image.digest);
+        for (std::size_t i = 1; i < children.size() && !chosen; ++i) {
+            if (children[i] > image.digest) {
+                chosen.emplace(image, children[i]);
+            }
+        }
+    }
+    ASSERT_TRUE(chosen.has_value()) << "no child sorts after its index; change the seed";
+    const auto& [image, child] = *chosen;
+    std::string staged = source_path + "/" + image.repository;
+    sign_staging({{staged, child}}, *trusted_key);
+    std::string destination = first->host_port() + "/child";
+    fs::path promo = *work / "child";
+    write_promotion(promo, source_path, {destination},
+                    {{image.repository, image.digest, {image.tag}}});
+    // The child under its own tag, in the same images.yaml entry.
+    {
+        std::ofstream list(promo / "images" / "supply" / "images.yaml", std::ios::app);
+        list << "    \"" << child << "\": [\"amd64-only\"]\n";
+    }
+    auto run = hoist("cip --confirm --max-signature-ops=1 --signing-key " +
+                     (*work / "hoist.key").string() + " --thin-manifest-dir " + promo.string() +
+                     " --report " + (*work / "child.json").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "child.json");
+    EXPECT_EQ(report["supply"]["signatures"]["carried"], 1) << report["supply"].dump();
+
+    std::string repository = destination + "/" + image.repository;
+    auto staging_layers = read_signature_image(staged, child);
+    ASSERT_EQ(staging_layers.size(), 1u);
+    auto layers = read_signature_image(repository, child);
+    ASSERT_FALSE(layers.empty());
+    EXPECT_EQ(layers.size(), 2u) << "the staging signature of " << child << " was not carried";
+    EXPECT_EQ(layers.front().descriptor, staging_layers[0].descriptor);
+    EXPECT_EQ(layers.back().claims["critical"]["identity"]["docker-reference"], repository);
+}
+
+TEST_F(CipSupply, ValidateBlocksImagesWithoutATrustedSignature) {
+    // img-000 (an index) signed by the trusted key, img-001 by another, img-002 (an index)
+    // not at all.
+    auto staging = push_staging("staging-validate", 3, 2, 12);
+    ASSERT_EQ(staging.size(), 3u);
+    std::string source_path = source->host_port() + "/staging-validate";
+    auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
+    sign_staging({{staged(0), staging[0].digest}}, *trusted_key);
+    sign_staging({{staged(1), staging[1].digest}}, *untrusted_key);
+    std::vector<promoted_image> images;
+    for (const auto& image : staging) {
+        images.push_back({image.repository, image.digest, {image.tag}});
+    }
+    std::string destination = first->host_port() + "/validated";
+    fs::path promo = *work / "validate";
+    write_promotion(promo, source_path, {destination}, images);
+    // Provenance off: these images have none, and its verdicts would sit beside these.
+    // Two --verify-key: a staging signature passes when either key verifies it.
+    std::string common = " --provenance=off --verify-key " + (*work / "spare.pub").string() +
+                         " --verify-key " + (*work / "trusted.pub").string() +
+                         " --thin-manifest-dir " + promo.string() + " --report ";
+
+    auto verdicts_by_image = [](const json& report) {
+        std::map<std::string, json> by_image;
+        for (const auto& verdict : report["supply"]["verdicts"]) {
+            EXPECT_EQ(verdict["phase"], "validate") << verdict.dump();
+            by_image[verdict["image"].get<std::string>()] = verdict;
+        }
+        return by_image;
+    };
+    auto image_name = [&](std::size_t i) { return staged(i) + "@" + staging[i].digest; };
+
+    // A required, dry run: only the trusted one passes, and nothing is written (nor
+    // signed, though a signing key is given).
+    auto writes = writes_to(*first);
+    auto dry = hoist("cip --validate=required --signing-key " + (*work / "hoist.key").string() +
+                     common + (*work / "validate-dry.json").string());
+    EXPECT_EQ(dry.status, 1) << dry.out;
+    EXPECT_EQ(writes_to(*first), writes);
+    auto report = read_report(*work / "validate-dry.json");
+    ASSERT_TRUE(report.is_object());
+    auto verdicts = verdicts_by_image(report);
+    ASSERT_EQ(verdicts.size(), 3u) << report["supply"].dump();
+    EXPECT_EQ(verdicts[image_name(0)]["result"], "passed") << verdicts[image_name(0)].dump();
+    EXPECT_EQ(verdicts[image_name(1)]["result"], "blocked");
+    EXPECT_NE(verdicts[image_name(1)]["detail"].get<std::string>().find("no signature verifies"),
+              std::string::npos)
+        << verdicts[image_name(1)].dump();
+    EXPECT_EQ(verdicts[image_name(2)]["result"], "blocked");
+    EXPECT_NE(verdicts[image_name(2)]["detail"].get<std::string>().find("unsigned"),
+              std::string::npos)
+        << verdicts[image_name(2)].dump();
+    for (const auto& edge : report["plan"]["edges"]) {
+        bool trusted = edge["digest"] == staging[0].digest;
+        EXPECT_EQ(edge["outcome"], trusted ? "promote" : "blocked") << edge.dump();
+        EXPECT_FALSE(edge.contains("result")) << edge.dump();
+    }
+    EXPECT_NE(dry.out.find("validate: blocked " + image_name(1)), std::string::npos) << dry.out;
+    EXPECT_NE(dry.out.find("validate: passed " + image_name(0)), std::string::npos) << dry.out;
+
+    // If present, confirmed: the untrusted signature still blocks its image; the others go.
+    std::string confirmed = "cip --confirm --validate=if-present --signing-key " +
+                            (*work / "hoist.key").string() + common;
+    auto run = hoist(confirmed + (*work / "validate.json").string());
+    EXPECT_EQ(run.status, 1) << run.out;
+    report = read_report(*work / "validate.json");
+    ASSERT_TRUE(report.is_object());
+    verdicts = verdicts_by_image(report);
+    EXPECT_EQ(verdicts[image_name(0)]["result"], "passed");
+    EXPECT_EQ(verdicts[image_name(1)]["result"], "blocked");
+    EXPECT_EQ(verdicts[image_name(2)]["result"], "passed") << verdicts[image_name(2)].dump();
+    for (const auto& edge : report["plan"]["edges"]) {
+        if (edge["digest"] == staging[1].digest) {
+            EXPECT_EQ(edge["outcome"], "blocked") << edge.dump();
+            EXPECT_NE(edge.value("detail", "").find("validate"), std::string::npos) << edge.dump();
+        } else {
+            EXPECT_EQ(edge["outcome"], "promote") << edge.dump();
+            EXPECT_EQ(edge.value("result", ""), "promoted") << edge.dump();
+        }
+    }
+    EXPECT_EQ(report["supply"]["signatures"]["carried"], 1) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["signatures"]["failed"], 0) << report["supply"].dump();
+
+    for (std::size_t i : {0u, 2u}) {
+        auto promoted = manifest_at(destination + "/" + staging[i].repository, staging[i].tag);
+        ASSERT_TRUE(promoted.has_value()) << staging[i].repository;
+        EXPECT_EQ(promoted->digest, staging[i].digest);
+    }
+    std::string blocked = destination + "/" + staging[1].repository;
+    EXPECT_FALSE(manifest_at(blocked, staging[1].tag).has_value());
+    EXPECT_FALSE(manifest_at(blocked, staging[1].digest).has_value());
+    EXPECT_FALSE(manifest_at(blocked, referrers_tag(staging[1].digest) + ".sig").has_value());
+
+    // The trusted staging signature is carried, byte for byte, before hoist's own.
+    std::vector<pending_check> checks;
+    auto staging_layers = read_signature_image(staged(0), staging[0].digest);
+    ASSERT_EQ(staging_layers.size(), 1u);
+    std::string repository = destination + "/" + staging[0].repository;
+    auto layers = read_signature_image(repository, staging[0].digest);
+    ASSERT_EQ(layers.size(), 2u);
+    EXPECT_EQ(layers[0].descriptor, staging_layers[0].descriptor);
+    EXPECT_EQ(layers[0].payload, staging_layers[0].payload);
+    EXPECT_EQ(layers[0].claims["critical"]["identity"]["docker-reference"], staged(0));
+    EXPECT_EQ(layers[1].claims["critical"]["identity"]["docker-reference"], repository);
+    check_layer_signature(checks, layers[0], *work / "trusted.pub", "carried staging signature");
+    check_layer_signature(checks, layers[1], *work / "hoist.pub", "promoter signature");
+    run_checks(checks);
+    // The unsigned image is signed by hoist alone.
+    auto unsigned_layers =
+        read_signature_image(destination + "/" + staging[2].repository, staging[2].digest);
+    EXPECT_EQ(unsigned_layers.size(), 1u);
+
+    // Again: the same verdicts, and the carried and promoter signatures are found in place.
+    writes = writes_to(*first);
+    auto rerun = hoist(confirmed + (*work / "validate-rerun.json").string());
+    EXPECT_EQ(rerun.status, 1) << rerun.out;
+    EXPECT_EQ(writes_to(*first), writes);
+    auto again = read_report(*work / "validate-rerun.json");
+    EXPECT_EQ(again["supply"]["signatures"]["written"], 0) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["signatures"]["carried"], 0) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["attestations"]["written"], 0) << again["supply"].dump();
+}
+
+TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {
+    auto staging = push_staging("staging-provenance", 5, 0, 13);
+    ASSERT_EQ(staging.size(), 5u);
+    std::string source_path = source->host_port() + "/staging-provenance";
+    auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
+    const auto& key = *trusted_key;
+    // img-000: referrer bundle by the allowed builder; img-001: by another builder;
+    // img-002: nothing, under a project that requires provenance; img-003: a legacy
+    // `.att` by the allowed builder; img-004: a referrer about img-000's digest.
+    attach_provenance(staged(0), staging[0].digest,
+                      signed_provenance(staged(0), staging[0].digest, allowed_builder, key),
+                      key.public_key());
+    attach_provenance(staged(1), staging[1].digest,
+                      signed_provenance(staged(1), staging[1].digest, disallowed_builder, key),
+                      key.public_key());
+    push_legacy_attestation(staged(3), staging[3].digest,
+                            signed_provenance(staged(3), staging[3].digest, allowed_builder, key));
+    attach_provenance(staged(4), staging[4].digest,
+                      signed_provenance(staged(4), staging[0].digest, allowed_builder, key),
+                      key.public_key());
+
+    fs::path policy = *work / "policy.yaml";
+    write_file(policy,
+               "default:\n"
+               "  mode: if-present\n"
+               "  builders: [\"https://github.com/kubernetes/release/.github/workflows/"
+               "image.yaml@*\"]\n"
+               "  sources: [\"https://github.com/kubernetes/release\"]\n"
+               "projects:\n"
+               "  - source: " +
+                   staged(2) +
+                   "\n"
+                   "    mode: required\n");
+    std::vector<promoted_image> images;
+    for (const auto& image : staging) {
+        images.push_back({image.repository, image.digest, {image.tag}});
+    }
+    std::string destination = first->host_port() + "/provenanced";
+    fs::path promo = *work / "provenance";
+    write_promotion(promo, source_path, {destination}, images);
+
+    auto run =
+        hoist("cip --confirm --validate=off --verify-key " + (*work / "trusted.pub").string() +
+              " --provenance-policy " + policy.string() + " --thin-manifest-dir " + promo.string() +
+              " --report " + (*work / "provenance.json").string());
+    EXPECT_EQ(run.status, 1) << run.out;
+    auto report = read_report(*work / "provenance.json");
+    ASSERT_TRUE(report.is_object());
+    std::map<std::string, json> verdicts;
+    for (const auto& verdict : report["supply"]["verdicts"]) {
+        EXPECT_EQ(verdict["phase"], "provenance") << verdict.dump();
+        verdicts[verdict["image"].get<std::string>()] = verdict;
+    }
+    ASSERT_EQ(verdicts.size(), 5u) << report["supply"].dump();
+    struct expectation {
+        bool passes;
+        std::string_view detail;
+    };
+    const expectation expected[] = {{true, "referrer"},
+                                    {false, "is not allowed"},
+                                    {false, "required"},
+                                    {true, ".att"},
+                                    {false, "another artifact"}};
+    for (std::size_t i = 0; i < staging.size(); ++i) {
+        const auto& verdict = verdicts[staged(i) + "@" + staging[i].digest];
+        EXPECT_EQ(verdict.value("result", ""), expected[i].passes ? "passed" : "blocked")
+            << i << ": " << verdict.dump();
+        EXPECT_NE(verdict.value("detail", "").find(expected[i].detail), std::string::npos)
+            << i << ": " << verdict.dump();
+    }
+    for (const auto& edge : report["plan"]["edges"]) {
+        auto i = static_cast<std::size_t>(
+            std::find_if(staging.begin(), staging.end(),
+                         [&](const auto& image) { return image.digest == edge["digest"]; }) -
+            staging.begin());
+        ASSERT_LT(i, staging.size());
+        EXPECT_EQ(edge["outcome"], expected[i].passes ? "promote" : "blocked") << edge.dump();
+    }
+    for (std::size_t i = 0; i < staging.size(); ++i) {
+        auto promoted = manifest_at(destination + "/" + staging[i].repository, staging[i].tag);
+        EXPECT_EQ(promoted.has_value(), expected[i].passes) << staging[i].repository;
+        if (promoted) {
+            EXPECT_EQ(promoted->digest, staging[i].digest);
+        }
+    }
+}
+
+TEST_F(CipSupply, PolicyThatRequiresProvenanceNeedsAVerifyKey) {
+    // Nothing can satisfy a policy that requires provenance when no key verifies it: the
+    // run must be refused, as --provenance=required without --verify-key is, and the
+    // image must stay where it is.
+    auto staging = push_staging("staging-policy", 1, 0, 17);
+    ASSERT_EQ(staging.size(), 1u);
+    std::string source_path = source->host_port() + "/staging-policy";
+    fs::path policy = *work / "policy-required.yaml";
+    write_file(policy, "default:\n  mode: required\n");
+    std::string destination = first->host_port() + "/policy-no-key";
+    fs::path promo = *work / "policy-no-key";
+    write_promotion(promo, source_path, {destination},
+                    {{staging[0].repository, staging[0].digest, {staging[0].tag}}});
+    auto run = hoist("cip --confirm --provenance-policy " + policy.string() +
+                     " --thin-manifest-dir " + promo.string());
+    EXPECT_EQ(run.status, 2) << run.out;
+    EXPECT_FALSE(manifest_at(destination + "/" + staging[0].repository, staging[0].tag).has_value())
+        << "promoted although the policy requires provenance:\n"
+        << run.out;
+}
+
+TEST_F(CipSupply, BundleSignaturesWithAnEncryptedKey) {
+    auto staging = push_staging("staging-bundle", 2, 2, 14);  // img-000 is an index
+    ASSERT_EQ(staging.size(), 2u);
+    std::string source_path = source->host_port() + "/staging-bundle";
+    std::vector<promoted_image> images;
+    for (const auto& image : staging) {
+        images.push_back({image.repository, image.digest, {image.tag}});
+    }
+    std::string destination = first->host_port() + "/bundled";
+    fs::path promo = *work / "bundle";
+    write_promotion(promo, source_path, {destination}, images);
+    std::string arguments = "cip --confirm --signature-format=bundle --signing-key " +
+                            (*work / "hoist-encrypted.key").string() + " --thin-manifest-dir " +
+                            promo.string() + " --report ";
+    std::string environment = "COSIGN_PASSWORD='" + std::string(key_password) + "'";
+
+    auto run = hoist(arguments + (*work / "bundle.json").string(), environment);
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "bundle.json");
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 4) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 2) << report["supply"].dump();
+
+    fs::path hoist_pub = *work / "hoist.pub";
+    std::vector<pending_check> checks;
+    for (const auto& image : images) {
+        std::string repository = destination + "/" + image.repository;
+        for (const auto& digest : signed_digests(repository, image.digest)) {
+            EXPECT_FALSE(manifest_at(repository, referrers_tag(digest) + ".sig").has_value())
+                << "a bundle signature leaves no .sig image";
+            auto index = referrers_index(repository, digest);
+            auto signatures = referrers_of_type(index, cosign_sign_type);
+            ASSERT_EQ(signatures.size(), 1u) << index.dump();
+            bool top = digest == image.digest;
+            EXPECT_EQ(referrers_of_type(index, promotion_type).size(), top ? 1u : 0u)
+                << index.dump();
+            EXPECT_EQ(index["manifests"].size(), top ? 2u : 1u) << index.dump();
+            auto bundle = read_bundle_referrer(repository, digest, signatures[0]);
+            ASSERT_TRUE(bundle.statement.is_object());
+            EXPECT_EQ(bundle.statement["predicateType"], cosign_sign_type);
+            EXPECT_EQ(bundle.statement["subject"].size(), 1u);
+            EXPECT_EQ(bundle.statement["subject"][0]["digest"]["sha256"], hex_of(digest));
+            checks.push_back(
+                {"signature bundle of " + repository + "@" + digest,
+                 [bundle, hoist_pub] { return js::verify_bundle(bundle.bundle_file, hoist_pub); }});
+        }
+    }
+    EXPECT_EQ(checks.size(), 4u);
+    run_checks(checks);
+
+    auto writes = writes_to(*first);
+    auto rerun = hoist(arguments + (*work / "bundle-rerun.json").string(), environment);
+    ASSERT_EQ(rerun.status, 0) << rerun.out;
+    EXPECT_EQ(writes_to(*first), writes);
+    auto again = read_report(*work / "bundle-rerun.json");
+    EXPECT_EQ(again["supply"]["signatures"]["written"], 0);
+    EXPECT_EQ(again["supply"]["signatures"]["present"], 4) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["attestations"]["present"], 2) << again["supply"].dump();
+}
+
+TEST_F(CipSupply, BadSupplyFlagsContactNoRegistry) {
+    std::string source_path = source->host_port() + "/staging-flags";
+    fs::path promo = *work / "flags";
+    write_promotion(promo, source_path, {first->host_port() + "/flags"},
+                    {{"img-000", "sha256:" + std::string(64, 'a'), {"v1"}}});
+    auto requests = [] {
+        return settled_log(*source).size() + settled_log(*first).size() +
+               settled_log(*second).size();
+    };
+    auto before = requests();
+
+    auto no_key = hoist("cip --confirm --validate=required --thin-manifest-dir " + promo.string());
+    EXPECT_EQ(no_key.status, 2) << no_key.out;
+    EXPECT_NE(no_key.out.find("--verify-key"), std::string::npos) << no_key.out;
+
+    fs::path policy = *work / "bad-policy.yaml";
+    write_file(policy,
+               "default:\n"
+               "  mode: if-present\n"
+               "projects:\n"
+               "  - source: " +
+                   source_path +
+                   "\n"
+                   "    mode: sometimes\n"
+                   "    builder: [\"x\"]\n");
+    auto bad_policy =
+        hoist("cip --confirm --verify-key " + (*work / "trusted.pub").string() +
+              " --provenance-policy " + policy.string() + " --thin-manifest-dir " + promo.string());
+    EXPECT_EQ(bad_policy.status, 2) << bad_policy.out;
+    EXPECT_NE(bad_policy.out.find(policy.string() + ":5:11: mode must be"), std::string::npos)
+        << bad_policy.out;
+    EXPECT_NE(bad_policy.out.find(policy.string() + ":6:5: unknown key \"builder\""),
+              std::string::npos)
+        << bad_policy.out;
+
+    auto wrong_password =
+        hoist("cip --confirm --signing-key " + (*work / "hoist-encrypted.key").string() +
+                  " --thin-manifest-dir " + promo.string(),
+              "COSIGN_PASSWORD='not the password'");
+    EXPECT_EQ(wrong_password.status, 2) << wrong_password.out;
+    EXPECT_NE(wrong_password.out.find("hoist-encrypted.key"), std::string::npos)
+        << wrong_password.out;
+
+    EXPECT_EQ(requests(), before);
+}
+
+}  // namespace
+}  // namespace hoist
