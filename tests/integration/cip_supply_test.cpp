@@ -34,7 +34,6 @@
 #include <optional>
 #include <regex>
 #include <set>
-#include <thread>
 
 namespace hoist {
 namespace {
@@ -74,19 +73,15 @@ registry_instance start_registry() {
     return std::move(*instance);
 }
 
-/// The registry logs a request at times after its response reached the client: wait
-/// until the log stops growing before counting in it.
+/// The registry logs a request at times after its response reached the client: count
+/// only once every request of the finished run is in the log.
 std::vector<std::string> settled_log(const registry_instance& registry) {
-    auto lines = registry.access_log();
-    for (int i = 0; i < 30; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        auto now = registry.access_log();
-        if (now.size() == lines.size()) {
-            break;
-        }
-        lines = std::move(now);
+    auto lines = registry.settled_access_log();
+    if (!lines) {
+        ADD_FAILURE() << "the access log of " << registry.host_port() << " did not settle";
+        return registry.access_log();
     }
-    return lines;
+    return std::move(*lines);
 }
 
 std::size_t writes_to(const registry_instance& registry) {

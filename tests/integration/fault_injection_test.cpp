@@ -14,14 +14,17 @@
 #include "tools/testkit/staging_set.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 namespace hoist {
 namespace {
@@ -48,14 +51,15 @@ registry_instance start_registry() {
     return std::move(*instance);
 }
 
-// The registry may log a request after its client has the answer: wait until the log
-// stops growing before counting.
+// The registry may log a request after its client has the answer: count only once every
+// request of the finished run is in the log.
 std::vector<std::string> settled_access_log(const registry_instance& registry) {
-    auto lines = registry.access_log().size();
-    while (registry.wait_for_access_log(lines + 1, std::chrono::milliseconds(500))) {
-        lines = registry.access_log().size();
+    auto lines = registry.settled_access_log();
+    if (!lines) {
+        ADD_FAILURE() << "the access log of " << registry.host_port() << " did not settle";
+        return registry.access_log();
     }
-    return registry.access_log();
+    return std::move(*lines);
 }
 
 std::size_t count_lines(const std::vector<std::string>& log, const std::string& what) {
@@ -474,6 +478,39 @@ TEST_F(FaultInjection, ProxyFaultsOnlyWhatItIsToldAndRewritesLocation) {
     EXPECT_EQ(counts.upstream_errors, 0u) << counts.to_string();
 }
 
+// Waits until `file` appears in its directory (the proxy renames it into place once it
+// listens) or `child` exits, woken by inotify and the child's pidfd rather than by polling.
+bool wait_for_file(const fs::path& file, testkit::child_process& child,
+                   std::chrono::milliseconds timeout) {
+    int watch = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (watch < 0) {
+        return false;
+    }
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } close_watch{watch};
+    if (::inotify_add_watch(watch, file.parent_path().c_str(), IN_MOVED_TO | IN_CREATE) < 0) {
+        return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!fs::exists(file)) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        pollfd fds[2] = {{watch, POLLIN, 0}, {child.exit_fd(), POLLIN, 0}};
+        if (::poll(fds, 2, static_cast<int>(left.count())) < 0 || (fds[1].revents & POLLIN)) {
+            return fs::exists(file);
+        }
+        std::array<char, 4096> events{};
+        while (::read(watch, events.data(), events.size()) > 0) {
+        }
+    }
+    return true;
+}
+
 TEST_F(FaultInjection, CommandLineProxyRunsUntilSigterm) {
     fs::path env_file = *work / "proxy.env";
     fs::path log_file = *work / "proxy.log";
@@ -492,10 +529,8 @@ TEST_F(FaultInjection, CommandLineProxyRunsUntilSigterm) {
     options.output_file = log_file;
     auto child = testkit::child_process::spawn(options);
     ASSERT_TRUE(child.has_value()) << child.error().message();
-    for (int i = 0; i < 200 && !fs::exists(env_file) && child->running(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_TRUE(fs::exists(env_file)) << run_process("cat " + log_file.string());
+    ASSERT_TRUE(wait_for_file(env_file, *child, std::chrono::seconds(10)))
+        << run_process("cat " + log_file.string());
 
     std::ifstream env(env_file);
     std::string line;

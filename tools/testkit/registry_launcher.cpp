@@ -617,6 +617,31 @@ bool registry_instance::wait_for_access_log(std::size_t lines,
     return true;
 }
 
+std::optional<std::vector<std::string>> registry_instance::settled_access_log(
+    std::chrono::milliseconds timeout) const {
+    const std::string probe = "\"" + std::string(probe_user_agent) + "\"";
+    auto probes_logged = [&] {
+        auto text = log();
+        std::size_t n = 0;
+        for (auto at = text.find(probe); at != std::string::npos; at = text.find(probe, at + 1)) {
+            ++n;
+        }
+        return n;
+    };
+    const auto before = probes_logged();
+    if (!answers_v2(state_->port, state_->tls() ? state_->cert_file() : fs::path())) {
+        return std::nullopt;
+    }
+    const auto deadline = clock::now() + timeout;
+    while (probes_logged() <= before) {
+        if (clock::now() >= deadline) {
+            return std::nullopt;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return access_log();
+}
+
 const std::string& registry_instance::username() const {
     return state_->username;
 }

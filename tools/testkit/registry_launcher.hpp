@@ -100,6 +100,12 @@ public:
     /// response (HTTP/2 in particular). Bounded polling of the log file.
     bool wait_for_access_log(std::size_t lines,
                              std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+    /// The access log once it holds every request answered before this call: a probe is
+    /// sent after them, and the log is read once the registry has logged the probe (it logs
+    /// a request right after answering it), so no earlier request is still unlogged.
+    /// Probe lines are left out, as always. Fails the wait (nullopt) after `timeout`.
+    std::optional<std::vector<std::string>> settled_access_log(
+        std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
     /// The account for basic_auth and token_auth; empty otherwise.
     const std::string& username() const;
