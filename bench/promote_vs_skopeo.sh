@@ -9,6 +9,7 @@
 #                                            one base layer shared
 #   WORKLOAD=w2 bench/promote_vs_skopeo.sh   8 images x 4 layers x 64 MiB
 #   TOOLS="hoist skopeo" (default) or one of them.
+#   HOIST_PREFIX="perf record -g -o /tmp/hoist.perf" runs hoist's first run under a profiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib/setup.sh
@@ -81,7 +82,11 @@ run_tool() {
     local registry_before registry_after idle_before idle_after
     registry_before=$(process_cpu_seconds docker-registry)
     idle_before=$(awk '/^cpu /{print $5 + $6}' /proc/stat)
-    measure "$work/$tool.time" "${cmd[@]}" >"$work/$tool.out" 2>&1 || { echo "$tool failed:" >&2; tail -5 "$work/$tool.out" >&2; return 1; }
+    local prefix=()
+    if [ "$tool" = hoist ] && [ -n "${HOIST_PREFIX:-}" ]; then
+        read -ra prefix <<<"$HOIST_PREFIX"
+    fi
+    measure "$work/$tool.time" "${prefix[@]}" "${cmd[@]}" >"$work/$tool.out" 2>&1 || { echo "$tool failed:" >&2; tail -5 "$work/$tool.out" >&2; return 1; }
     idle_after=$(awk '/^cpu /{print $5 + $6}' /proc/stat)
     registry_after=$(process_cpu_seconds docker-registry)
     measure "$work/$tool.rerun" "${cmd[@]}" >"$work/$tool.rerun.out" 2>&1

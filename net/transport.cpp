@@ -2,12 +2,11 @@
 #include "net/transport.hpp"
 
 #include "net/detail/tls_context.hpp"
+#include "net/tls_stream.hpp"
 #include "net/with_deadline.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
 #include <openssl/ssl.h>
@@ -22,10 +21,10 @@ using tcp = asio::ip::tcp;
 struct transport::impl {
     origin where;
     std::unique_ptr<tcp::socket> plain;
-    std::unique_ptr<asio::ssl::stream<tcp::socket>> tls;
+    std::unique_ptr<tls_stream> tls;
     bool h2 = false;
 
-    tcp::socket& socket() const { return tls ? tls->next_layer() : *plain; }
+    tcp::socket& socket() const { return tls ? tls->socket() : *plain; }
 };
 
 namespace {
@@ -74,14 +73,13 @@ asio::awaitable<result<std::unique_ptr<transport::impl>>> connect_unbounded(orig
     if (!context) {
         co_return context.error();
     }
-    conn->tls = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket), **context);
+    conn->tls = std::make_unique<tls_stream>(std::move(socket), (*context)->native_handle());
     SSL* ssl = conn->tls->native_handle();
     if (auto r = apply_host_check(ssl, where); !r) {
         co_return r.error();
     }
-    auto [handshake_error] =
-        co_await conn->tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);
-    if (handshake_error) {
+    auto handshake = co_await conn->tls->handshake();
+    if (!handshake) {
         long verify = SSL_get_verify_result(ssl);
         // X509_V_ERR_INVALID_CALL: no certificate was ever checked (the peer does not
         // speak TLS at all), which is a handshake failure, not a trust failure.
@@ -93,7 +91,7 @@ asio::awaitable<result<std::unique_ptr<transport::impl>>> connect_unbounded(orig
                                std::to_string(where.port) + "/ca.crt)");
         }
         co_return fail(errc::tls_handshake_failed, "TLS handshake with " + where.to_string() +
-                                                       " failed: " + handshake_error.message());
+                                                       " failed: " + handshake.error().detail);
     }
     const std::uint8_t* protocol = nullptr;
     unsigned protocol_size = 0;
@@ -121,14 +119,15 @@ asio::awaitable<result<std::unique_ptr<transport>>> transport::connect(origin wh
 }
 
 asio::awaitable<result<std::size_t>> transport::read_some(std::span<std::uint8_t> buffer) {
-    // Two statements, not ?:, around co_await: see registry_client.cpp (g++ 12).
-    boost::system::error_code ec;
-    std::size_t n = 0;
     if (impl_->tls) {
-        std::tie(ec, n) = co_await impl_->tls->async_read_some(asio::buffer(buffer), use_nothrow);
-    } else {
-        std::tie(ec, n) = co_await impl_->plain->async_read_some(asio::buffer(buffer), use_nothrow);
+        auto n = co_await impl_->tls->read_some(buffer);
+        if (!n) {
+            co_return fail(errc::connection_closed,
+                           impl_->where.to_string() + ": " + n.error().detail);
+        }
+        co_return *n;
     }
+    auto [ec, n] = co_await impl_->plain->async_read_some(asio::buffer(buffer), use_nothrow);
     if (ec) {
         co_return fail(errc::connection_closed,
                        impl_->where.to_string() + ": read: " + ec.message());
@@ -137,14 +136,15 @@ asio::awaitable<result<std::size_t>> transport::read_some(std::span<std::uint8_t
 }
 
 asio::awaitable<result<void>> transport::write(std::span<const std::uint8_t> bytes) {
-    boost::system::error_code ec;
-    std::size_t n = 0;
     if (impl_->tls) {
-        std::tie(ec, n) = co_await asio::async_write(*impl_->tls, asio::buffer(bytes), use_nothrow);
-    } else {
-        std::tie(ec, n) =
-            co_await asio::async_write(*impl_->plain, asio::buffer(bytes), use_nothrow);
+        auto written = co_await impl_->tls->write(bytes);
+        if (!written) {
+            co_return fail(errc::connection_closed,
+                           impl_->where.to_string() + ": " + written.error().detail);
+        }
+        co_return result<void>{};
     }
+    auto [ec, n] = co_await asio::async_write(*impl_->plain, asio::buffer(bytes), use_nothrow);
     (void)n;
     if (ec) {
         co_return fail(errc::connection_closed,
