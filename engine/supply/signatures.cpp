@@ -123,7 +123,8 @@ asio::awaitable<net::result<signature_verdict>> verify_signatures(
         bool matched = false;
         for (std::size_t i = 0; i < keys.size() && !matched; ++i) {
             if (keys[i].verify_der(*payload, *signature)) {
-                verdict.verified.push_back({claims->docker_reference, i, claims->optional});
+                verdict.verified.push_back(
+                    {claims->docker_reference, i, claims->optional, *payload});
                 matched = true;
             }
         }
@@ -190,7 +191,7 @@ asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client
         ++outcome.carried_now;
     }
 
-    if (!already_signed) {
+    if (request.sign && !already_signed) {
         auto [error, signature] = co_await signer.async_sign(payload, net::use_nothrow);
         if (error) {
             co_return net::fail(error, what);

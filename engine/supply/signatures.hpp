@@ -38,6 +38,7 @@ struct verified_signature {
     std::string docker_reference;  ///< the identity the signer named
     std::size_t key_index = 0;     ///< which of the keys verified it
     std::map<std::string, std::string> optional;
+    std::string payload;  ///< the exact bytes the signature covers
 };
 
 struct signature_verdict {
@@ -54,6 +55,8 @@ asio::awaitable<net::result<signature_verdict>> verify_signatures(
     net::registry::registry_client& client, const net::registry::repository_ref& repo,
     const std::string& digest, const std::vector<crypto::ec_public_key>& keys, net::deadline until);
 
+// Brace-initialised inside coroutines: name every member there, g++ 12 leaves default
+// member initialisers of an aggregate unapplied in a coroutine frame.
 struct signing_request {
     net::registry::repository_ref repo;              ///< where the image and its `.sig` live
     std::string digest;                              ///< the manifest to sign
@@ -63,6 +66,9 @@ struct signing_request {
     /// read from `carried_from`; their payload blobs are copied across.
     std::vector<crypto::signature_layer> carried;
     std::optional<net::registry::repository_ref> carried_from;
+    /// False when only the carried layers are wanted (the own signature goes elsewhere,
+    /// as a bundle referrer).
+    bool sign = true;
 };
 
 struct signing_outcome {

@@ -413,33 +413,37 @@ private:
                 }
             }
         }
-        if (run.options.supply.bundle_signatures) {
-            co_return co_await sign_as_bundles(run, signer, *repo, targets, claimed);
-        }
         std::map<std::string, std::string> annotations{
             {std::string(promoter_annotation), "hoist-" + run.options.supply.promoter_version}};
+        if (run.options.supply.bundle_signatures) {
+            // The staging signatures are `.sig` layers whatever format hoist signs in:
+            // they travel as such, beside the bundles.
+            if (claimed.insert(repo->to_string() + "@" + group.digest + " .sig").second) {
+                signing_request request{*repo, group.digest, group.identity, annotations,
+                                        {},    {},           false};
+                if (auto found = co_await add_staging_layers(run, group, request); !found) {
+                    co_return found.error();
+                }
+                if (!request.carried.empty()) {
+                    auto outcome =
+                        co_await add_signature(*run.client, signer, std::move(request), run.until);
+                    if (!outcome) {
+                        co_return outcome.error();
+                    }
+                    counts.carried += outcome->carried_now;
+                }
+            }
+            co_return co_await sign_as_bundles(run, signer, *repo, targets, claimed);
+        }
         for (std::size_t t = 0; t < targets.size(); ++t) {
             if (!claimed.insert(repo->to_string() + "@" + targets[t]).second) {
                 continue;
             }
-            signing_request request{*repo, targets[t], group.identity, annotations, {}, {}};
+            signing_request request{*repo, targets[t], group.identity, annotations, {}, {}, true};
             if (t == 0) {
                 // kpromo carries the staging signature of the top digest only.
-                auto source = reg::parse_repository_ref(group.source);
-                if (source) {
-                    auto staging = co_await read_signature_manifest(*run.client, *source,
-                                                                    group.digest, run.until);
-                    if (!staging) {
-                        co_return staging.error();
-                    }
-                    if (*staging) {
-                        for (auto& layer : (*staging)->layers) {
-                            if (layer.media_type == crypto::simple_signing_media_type) {
-                                request.carried.push_back(std::move(layer));
-                            }
-                        }
-                        request.carried_from = *source;
-                    }
+                if (auto found = co_await add_staging_layers(run, group, request); !found) {
+                    co_return found.error();
                 }
             }
             auto outcome =
@@ -453,6 +457,30 @@ private:
             } else {
                 ++counts.present;
             }
+        }
+        co_return net::result<void>{};
+    }
+
+    /// The simple-signing layers of the staging image's `.sig`, to be carried by `request`.
+    static asio::awaitable<net::result<void>> add_staging_layers(promotion_run& run,
+                                                                 const signing_group& group,
+                                                                 signing_request& request) {
+        auto source = reg::parse_repository_ref(group.source);
+        if (!source) {
+            co_return net::result<void>{};
+        }
+        auto staging =
+            co_await read_signature_manifest(*run.client, *source, group.digest, run.until);
+        if (!staging) {
+            co_return staging.error();
+        }
+        if (*staging) {
+            for (auto& layer : (*staging)->layers) {
+                if (layer.media_type == crypto::simple_signing_media_type) {
+                    request.carried.push_back(std::move(layer));
+                }
+            }
+            request.carried_from = *source;
         }
         co_return net::result<void>{};
     }

@@ -309,7 +309,7 @@ protected:
                     ADD_FAILURE() << repo.error().message();
                     co_return false;
                 }
-                engine::signing_request request{*repo, digest, repository, {}, {}, {}};
+                engine::signing_request request{*repo, digest, repository, {}, {}, {}, true};
                 auto signed_now = co_await engine::add_signature(client, signer, request, soon());
                 if (!signed_now || !signed_now->signed_now) {
                     ADD_FAILURE() << "signing " << repository << "@" << digest << ": "
@@ -1026,6 +1026,11 @@ TEST_F(CipSupply, BundleSignaturesWithAnEncryptedKey) {
     for (const auto& image : staging) {
         images.push_back({image.repository, image.digest, {image.tag}});
     }
+    // A staging signature on the single image: carried as a `.sig` layer, as it came.
+    std::string staged = source_path + "/" + staging[1].repository;
+    sign_staging({{staged, staging[1].digest}}, *trusted_key);
+    auto staging_layers = read_signature_image(staged, staging[1].digest);
+    ASSERT_EQ(staging_layers.size(), 1u);
     std::string destination = first->host_port() + "/bundled";
     fs::path promo = *work / "bundle";
     write_promotion(promo, source_path, {destination}, images);
@@ -1039,14 +1044,21 @@ TEST_F(CipSupply, BundleSignaturesWithAnEncryptedKey) {
     auto report = read_report(*work / "bundle.json");
     EXPECT_EQ(report["supply"]["signatures"]["written"], 4) << report["supply"].dump();
     EXPECT_EQ(report["supply"]["attestations"]["written"], 2) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["signatures"]["carried"], 1) << report["supply"].dump();
 
     fs::path hoist_pub = *work / "hoist.pub";
     std::vector<pending_check> checks;
     for (const auto& image : images) {
         std::string repository = destination + "/" + image.repository;
         for (const auto& digest : signed_digests(repository, image.digest)) {
-            EXPECT_FALSE(manifest_at(repository, referrers_tag(digest) + ".sig").has_value())
-                << "a bundle signature leaves no .sig image";
+            if (digest == staging[1].digest) {
+                auto carried = read_signature_image(repository, digest);
+                ASSERT_EQ(carried.size(), 1u) << "the staging signature alone, not hoist's";
+                EXPECT_EQ(carried[0].descriptor, staging_layers[0].descriptor);
+            } else {
+                EXPECT_FALSE(manifest_at(repository, referrers_tag(digest) + ".sig").has_value())
+                    << "a bundle signature leaves no .sig image";
+            }
             auto index = referrers_index(repository, digest);
             auto signatures = referrers_of_type(index, cosign_sign_type);
             ASSERT_EQ(signatures.size(), 1u) << index.dump();
@@ -1074,6 +1086,7 @@ TEST_F(CipSupply, BundleSignaturesWithAnEncryptedKey) {
     auto again = read_report(*work / "bundle-rerun.json");
     EXPECT_EQ(again["supply"]["signatures"]["written"], 0);
     EXPECT_EQ(again["supply"]["signatures"]["present"], 4) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["signatures"]["carried"], 0) << again["supply"].dump();
     EXPECT_EQ(again["supply"]["attestations"]["present"], 2) << again["supply"].dump();
 }
 

@@ -6,6 +6,7 @@
 #include "crypto/bundle.hpp"
 #include "crypto/ec_key.hpp"
 #include "crypto/encoding.hpp"
+#include "crypto/sha256.hpp"
 #include "crypto/signature_image.hpp"
 #include "crypto/simple_signing.hpp"
 #include "engine/supply/signatures.hpp"
@@ -110,7 +111,7 @@ protected:
 
         // img-000, img-003 and img-006 are two-platform indexes, the others single images.
         testkit::staging_set_spec spec;
-        spec.repositories = 7;
+        spec.repositories = 8;
         spec.tags = 1;
         spec.index_every = 3;
         spec.layers = 1;
@@ -118,7 +119,7 @@ protected:
         spec.seed = 17;
         auto pushed = with_client<net::result<std::vector<testkit::staging_image>>>(
             [&](reg::registry_client& client) {
-                return testkit::push_staging_set(client, registry->host_port() + "/supply", spec, 7,
+                return testkit::push_staging_set(client, registry->host_port() + "/supply", spec, 8,
                                                  deadline());
             });
         ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
@@ -421,6 +422,42 @@ TEST_F(SupplyCommands, TamperedSignatureAnnotationIsRefused) {
     EXPECT_EQ(verified.status, 1);
     EXPECT_EQ(verified.out, "");
     EXPECT_NE(verified.err.find("refused"), std::string::npos) << verified.err;
+}
+
+TEST_F(SupplyCommands, VerifyPrintsTheSignedPayloadAsSigned) {
+    // Another signer's payload: an optional value that is not a string, keys in its own
+    // order. What verify prints must be what the signature covers, not a rebuilt claim.
+    const auto& target = image(7);
+    std::string payload =
+        R"({"critical":{"identity":{"docker-reference":"registry.example/other"},)"
+        R"("image":{"docker-manifest-digest":")" +
+        target.digest +
+        R"("},"type":"cosign container image signature"},"optional":{"z":"last","n":3}})";
+    auto signature = signing_key->sign_der(payload);
+    ASSERT_TRUE(signature.has_value());
+    auto image_blobs =
+        crypto::build_signature_image({crypto::simple_signing_layer(payload, *signature)});
+    ASSERT_TRUE(image_blobs.has_value());
+    auto pushed = with_client<net::result<std::string>>(
+        [&](reg::registry_client& c) -> asio::awaitable<net::result<std::string>> {
+            for (const auto& blob : {payload, image_blobs->config}) {
+                reg::memory_blob_source source(blob);
+                auto put = co_await c.push_blob(repo_ref(7), crypto::digest_of(blob),
+                                                static_cast<std::int64_t>(blob.size()), source,
+                                                deadline());
+                if (!put) {
+                    co_return put.error();
+                }
+            }
+            co_return co_await c.put_manifest(
+                repo_ref(7), sig_tag(target.digest), image_blobs->manifest,
+                std::string(crypto::oci_manifest_media_type), deadline());
+        });
+    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+
+    auto verified = hoist("verify " + tagged(7) + " --key " + public_file().string());
+    ASSERT_EQ(verified.status, 0) << verified.err;
+    EXPECT_EQ(lines_of(verified.out), std::vector<std::string>{payload}) << verified.out;
 }
 
 TEST_F(SupplyCommands, AttestThenVerifyAttestationByType) {

@@ -295,7 +295,7 @@ asio::awaitable<int> sign_image(registry_context& ctx, crypto::batch_signer& sig
     for (const auto& digest : *targets) {
         std::string at = repo.to_string() + "@" + digest;
         if (!plan.bundle) {
-            engine::signing_request request{repo, digest, identity, plan.annotations, {}, {}};
+            engine::signing_request request{repo, digest, identity, plan.annotations, {}, {}, true};
             auto outcome =
                 co_await engine::add_signature(client, signer, std::move(request), ctx.until());
             if (!outcome) {
@@ -392,9 +392,7 @@ asio::awaitable<int> verify_image(registry_context& ctx, verify_plan plan) {
                                     ": lacks annotation " + missing);
             continue;
         }
-        // The claims as cosign prints them, rebuilt from what verified.
-        found.verified.push_back(
-            crypto::simple_signing_payload(signature.docker_reference, digest, signature.optional));
+        found.verified.push_back(one_line(signature.payload));
     }
     if (!legacy->signed_at_all) {
         auto bundles = co_await verify_bundle_signatures(client, plan, digest, ctx.until());

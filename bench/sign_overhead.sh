@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# What signing and attesting add to a promotion: workload W1 (100 repositories x 4 tags,
+# half of them two-platform indexes, 3 layers of 4 KiB) promoted by `hoist cip --confirm`
+# twice in the same run, each time into a fresh TLS docker-registry: once with
+# --sign=false, once with a cosign key (Sign and Attest on). Reports both wall times,
+# the share Sign + Attest add, and the registry requests of each phase per signed digest
+# beside the minimum (below). The signed run is then repeated, which writes nothing.
+#   bench/sign_overhead.sh                    legacy .sig signatures (kpromo's layout)
+#   FORMAT=bundle bench/sign_overhead.sh      sigstore bundle referrers instead
+#
+# The minimum per signed digest, for a destination without signatures, on docker-registry
+# (which takes no single-POST upload, so a blob costs POST + PUT):
+#   Sign, legacy: read the sha256-<hex>.sig tag (404), upload the payload layer and the
+#   config (2 each), put the manifest: 6.
+#   Sign, bundle, and Attest: read the sha256-<hex> referrers tag (404), upload the bundle
+#   (2), put the referrer manifest, put the referrers index: 5 (the empty config is one
+#   blob for all and amortises to nothing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/lib/setup.sh
+source bench/lib.sh
+install_packages "${build_packages[@]}" docker-registry time bc procps python3
+configure_and_build build/release Release -DHOIST_BENCH=ON >/dev/null
+
+format=${FORMAT:-legacy}
+work=$(mktemp -d)
+trap 'stop_registries; rm -rf "$work"' EXIT
+bin=build/release/tools
+
+start_registries tls 1 "$work/source.env"
+source_reg=$(env_get "$work/source.env" REG1)
+source_ca=$(env_get "$work/source.env" REG1_CA)
+echo "== W1: pushing the staging set to $source_reg"
+"$bin/hoist-workload" --ca-file "$source_ca" set "$source_reg/staging" --repositories 100 \
+    --tags 4 --index-every 2 --layers 2 --layer-size 4096 --seed 3 \
+    --manifest-dir "$work/promo" --destination DEST_PLACEHOLDER
+export COSIGN_PASSWORD=bench
+"$bin/hoist" keygen --output-key-prefix "$work/cosign" >/dev/null
+
+# run_cip NAME FLAGS...: a promotion into a fresh destination; the report in $work/NAME.json.
+run_cip() {
+    local name=$1
+    shift
+    start_registries tls 1 "$work/dest.env"
+    local dest_pid=${testreg_pids[-1]} dest dest_ca
+    dest=$(env_get "$work/dest.env" REG1)
+    dest_ca=$(env_get "$work/dest.env" REG1_CA)
+    rm -rf "$work/run" && mkdir -p "$work/run/manifests/staging"
+    cp -r "$work/promo/images" "$work/run/"
+    sed "s|DEST_PLACEHOLDER|$dest/prod|" "$work/promo/manifests/staging/promoter-manifest.yaml" \
+        >"$work/run/manifests/staging/promoter-manifest.yaml"
+    local cmd=("$bin/hoist" --ca-file "$source_ca" --ca-file "$dest_ca" cip --confirm
+               --thin-manifest-dir "$work/run" --log-level warning "$@")
+    measure "$work/$name.time" "${cmd[@]}" --report "$work/$name.json" >"$work/$name.out" 2>&1 ||
+        { echo "$name failed:" >&2; tail -5 "$work/$name.out" >&2; return 1; }
+    if [ "$name" = signed ]; then
+        measure "$work/rerun.time" "${cmd[@]}" --report "$work/rerun.json" >"$work/rerun.out" 2>&1
+    fi
+    stop_registries "$dest_pid"
+}
+
+run_cip unsigned --sign=false
+run_cip signed --signing-key "$work/cosign.key" --signature-format "$format"
+
+python3 - "$work" "$format" <<'PY'
+import json, sys
+work, fmt = sys.argv[1], sys.argv[2]
+def load(name):
+    with open(f"{work}/{name}.json") as f:
+        return json.load(f)
+def wall(name):
+    with open(f"{work}/{name}.time") as f:
+        return float(f.read().split()[0])
+def phase(report, name):
+    return next(p for p in report["phases"] if p["name"] == name)
+unsigned, signed, rerun = load("unsigned"), load("signed"), load("rerun")
+base, full = wall("unsigned"), wall("signed")
+print(f"promotion without signing: {base:.2f} s wall; with Sign + Attest ({fmt}): {full:.2f} s")
+sign, attest = phase(signed, "sign"), phase(signed, "attest")
+added = sign["wall_seconds"] + attest["wall_seconds"]
+print(f"Sign {sign['wall_seconds']:.2f} s + Attest {attest['wall_seconds']:.2f} s = "
+      f"{added:.2f} s, {100 * added / base:.0f}% of the unsigned run "
+      f"(whole-process difference {100 * (full - base) / base:.0f}%)")
+signatures = signed["supply"]["signatures"]
+attestations = signed["supply"]["attestations"]
+print(f"signatures written {signatures['written']} (of {signatures['digests']} digests), "
+      f"attestations written {attestations['written']}")
+for name, count, minimum in (("sign", signatures["written"], 6 if fmt == "legacy" else 5),
+                             ("attest", attestations["written"], 5)):
+    p = phase(signed, name)
+    per = p["http_requests"] / count if count else float("nan")
+    print(f"  {name}: {p['http_requests']} requests, {per:.2f} per signed digest "
+          f"(minimum {minimum})")
+rerun_requests = sum(phase(rerun, n)["http_requests"] for n in ("sign", "attest"))
+writes = sum(sum(c for s, c in statuses.items() if method in ("PUT", "POST", "PATCH"))
+             for n in ("sign", "attest")
+             for h in phase(rerun, n)["hosts"].values()
+             for method, statuses in h["requests"].items())
+print(f"rerun: {wall('rerun'):.2f} s, Sign + Attest {rerun_requests} requests, {writes} writes")
+PY
