@@ -7,6 +7,8 @@
 # beside the minimum (below). The signed run is then repeated, which writes nothing.
 #   bench/sign_overhead.sh                    legacy .sig signatures (kpromo's layout)
 #   FORMAT=bundle bench/sign_overhead.sh      sigstore bundle referrers instead
+#   REPORT_DIR=DIR keeps the three runs' --report files there; SIGN_FLAGS="..." adds
+#   flags to the signed run (e.g. --max-signature-ops 200).
 #
 # The minimum per signed digest, for a destination without signatures, on docker-registry
 # (which takes no single-POST upload, so a blob costs POST + PUT):
@@ -60,7 +62,8 @@ run_cip() {
 }
 
 run_cip unsigned --sign=false
-run_cip signed --signing-key "$work/cosign.key" --signature-format "$format"
+read -ra sign_flags <<<"${SIGN_FLAGS:-}"
+run_cip signed --signing-key "$work/cosign.key" --signature-format "$format" "${sign_flags[@]}"
 
 python3 - "$work" "$format" <<'PY'
 import json, sys
@@ -98,3 +101,6 @@ writes = sum(sum(c for s, c in statuses.items() if method in ("PUT", "POST", "PA
              for method, statuses in h["requests"].items())
 print(f"rerun: {wall('rerun'):.2f} s, Sign + Attest {rerun_requests} requests, {writes} writes")
 PY
+if [ -n "${REPORT_DIR:-}" ]; then
+    mkdir -p "$REPORT_DIR" && cp "$work"/{unsigned,signed,rerun}.json "$REPORT_DIR"/
+fi

@@ -215,7 +215,7 @@ private:
         }
         if (*pushed == reg::push_outcome::mounted) {
             ++report_.blobs_mounted;
-        } else {
+        } else if (*pushed == reg::push_outcome::uploaded) {
             ++report_.blobs_uploaded;
             report_.bytes_uploaded += static_cast<std::uint64_t>(blob.size);
         }

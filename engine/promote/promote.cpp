@@ -501,7 +501,7 @@ private:
         }
         if (*pushed == reg::push_outcome::mounted) {
             ++result_.counts.blobs_mounted;
-        } else {
+        } else if (*pushed == reg::push_outcome::uploaded) {
             ++result_.counts.blobs_uploaded;
             result_.counts.bytes_uploaded += static_cast<std::uint64_t>(blob.size);
             if (options_.progress != nullptr) {

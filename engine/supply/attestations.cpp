@@ -76,18 +76,10 @@ asio::awaitable<net::result<std::string>> attach_bundle(
     std::string what = "attach bundle to " + repo.to_string() + "@" + subject.digest;
     std::string manifest =
         bundle_referrer_manifest(subject, bundle_json, predicate_type, dsse, created);
-    reg::memory_blob_source empty{std::string(crypto::oci_empty_content)};
-    auto config = co_await client.push_blob(repo, std::string(crypto::oci_empty_digest),
-                                            crypto::oci_empty_size, empty, until);
-    if (!config) {
-        co_return net::with_context(config.error(), what);
-    }
-    std::string bundle_digest = crypto::digest_of(bundle_json);
-    auto bundle_size = static_cast<std::int64_t>(bundle_json.size());
-    reg::memory_blob_source bundle(std::move(bundle_json));
-    auto layer = co_await client.push_blob(repo, bundle_digest, bundle_size, bundle, until);
-    if (!layer) {
-        co_return net::with_context(layer.error(), what);
+    std::vector<std::string> blobs{std::string(crypto::oci_empty_content), std::move(bundle_json)};
+    if (auto pushed = co_await push_small_blobs(client, repo, std::move(blobs), what, until);
+        !pushed) {
+        co_return pushed.error();
     }
     reg::descriptor entry;
     entry.artifact_type = std::string(crypto::bundle_v03_media_type);

@@ -4,6 +4,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/sha256.hpp"
 #include "crypto/simple_signing.hpp"
+#include "engine/bounded.hpp"
 #include "net/registry/media_types.hpp"
 
 #include <set>
@@ -61,6 +62,27 @@ asio::awaitable<net::result<std::string>> read_small_blob(reg::registry_client& 
         }
     }
     co_return bytes;
+}
+
+asio::awaitable<net::result<void>> push_small_blobs(reg::registry_client& client,
+                                                    const reg::repository_ref& repo,
+                                                    std::vector<std::string> blobs,
+                                                    const std::string& what, net::deadline until) {
+    std::optional<net::failure> first_failure;
+    co_await for_each_bounded(
+        blobs.size(), blobs.size(), [&](std::size_t i) -> asio::awaitable<void> {
+            std::string digest = crypto::digest_of(blobs[i]);
+            auto size = static_cast<std::int64_t>(blobs[i].size());
+            reg::memory_blob_source source(blobs[i]);
+            auto pushed = co_await client.push_blob(repo, digest, size, source, until);
+            if (!pushed && !first_failure) {
+                first_failure = net::with_context(pushed.error(), what + ": blob " + digest);
+            }
+        });
+    if (first_failure) {
+        co_return *first_failure;
+    }
+    co_return net::result<void>{};
 }
 
 asio::awaitable<net::result<std::optional<crypto::signature_manifest>>> read_signature_manifest(
@@ -196,13 +218,7 @@ asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client
         if (error) {
             co_return net::fail(error, what);
         }
-        auto layer = crypto::simple_signing_layer(payload, signature);
-        reg::memory_blob_source source(payload);
-        auto pushed = co_await client.push_blob(repo, layer.digest, layer.size, source, until);
-        if (!pushed) {
-            co_return net::with_context(pushed.error(), what + ": payload");
-        }
-        layers.push_back(std::move(layer));
+        layers.push_back(crypto::simple_signing_layer(payload, signature));
         outcome.signed_now = true;
     }
     if (!outcome.written()) {
@@ -213,12 +229,13 @@ asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client
     if (!image) {
         co_return net::fail(image.error(), what);
     }
-    std::string config_digest = crypto::digest_of(image->config);
-    auto config_size = static_cast<std::int64_t>(image->config.size());
-    reg::memory_blob_source config(std::move(image->config));
-    auto pushed = co_await client.push_blob(repo, config_digest, config_size, config, until);
-    if (!pushed) {
-        co_return net::with_context(pushed.error(), what + ": config");
+    std::vector<std::string> blobs{std::move(image->config)};
+    if (outcome.signed_now) {
+        blobs.push_back(std::move(payload));
+    }
+    if (auto pushed = co_await push_small_blobs(client, repo, std::move(blobs), what, until);
+        !pushed) {
+        co_return pushed.error();
     }
     auto put = co_await client.put_manifest(repo, signature_tag(request.digest),
                                             std::move(image->manifest),

@@ -29,6 +29,13 @@ asio::awaitable<net::result<std::string>> read_small_blob(net::registry::registr
                                                           const std::string& digest,
                                                           std::int64_t size, net::deadline until);
 
+/// Small blobs uploaded side by side (they are independent; the manifest naming them
+/// waits for all). The first failure, with `what` as context.
+asio::awaitable<net::result<void>> push_small_blobs(net::registry::registry_client& client,
+                                                    const net::registry::repository_ref& repo,
+                                                    std::vector<std::string> blobs,
+                                                    const std::string& what, net::deadline until);
+
 /// The `.sig` image of `digest` in `repo`, or nullopt when there is none.
 asio::awaitable<net::result<std::optional<crypto::signature_manifest>>> read_signature_manifest(
     net::registry::registry_client& client, const net::registry::repository_ref& repo,

@@ -435,29 +435,44 @@ private:
             }
             co_return co_await sign_as_bundles(run, signer, *repo, targets, claimed);
         }
-        for (std::size_t t = 0; t < targets.size(); ++t) {
-            if (!claimed.insert(repo->to_string() + "@" + targets[t]).second) {
-                continue;
-            }
-            signing_request request{*repo, targets[t], group.identity, annotations, {}, {}, true};
-            if (t == 0) {
-                // kpromo carries the staging signature of the top digest only.
-                if (auto found = co_await add_staging_layers(run, group, request); !found) {
-                    co_return found.error();
+        // Each target has a `.sig` tag of its own: an index and its children are signed
+        // side by side.
+        std::optional<net::failure> first_failure;
+        co_await for_each_bounded(
+            targets.size(), targets.size(), [&](std::size_t t) -> asio::awaitable<void> {
+                auto signed_target = co_await sign_target(run, signer, group, *repo, targets[t],
+                                                          t == 0, annotations, claimed);
+                if (!signed_target && !first_failure) {
+                    first_failure = signed_target.error();
                 }
-            }
-            auto outcome =
-                co_await add_signature(*run.client, signer, std::move(request), run.until);
-            if (!outcome) {
-                co_return outcome.error();
-            }
-            counts.carried += outcome->carried_now;
-            if (outcome->signed_now) {
-                ++counts.written;
-            } else {
-                ++counts.present;
+            });
+        if (first_failure) {
+            co_return *first_failure;
+        }
+        co_return net::result<void>{};
+    }
+
+    static asio::awaitable<net::result<void>> sign_target(
+        promotion_run& run, crypto::batch_signer& signer, const signing_group& group,
+        const reg::repository_ref& repo, const std::string& digest, bool top,
+        const std::map<std::string, std::string>& annotations, std::set<std::string>& claimed) {
+        if (!claimed.insert(repo.to_string() + "@" + digest).second) {
+            co_return net::result<void>{};
+        }
+        signing_request request{repo, digest, group.identity, annotations, {}, {}, true};
+        if (top) {
+            // kpromo carries the staging signature of the top digest only.
+            if (auto found = co_await add_staging_layers(run, group, request); !found) {
+                co_return found.error();
             }
         }
+        auto outcome = co_await add_signature(*run.client, signer, std::move(request), run.until);
+        if (!outcome) {
+            co_return outcome.error();
+        }
+        auto& counts = run.supply.signatures;
+        counts.carried += outcome->carried_now;
+        ++(outcome->signed_now ? counts.written : counts.present);
         co_return net::result<void>{};
     }
 

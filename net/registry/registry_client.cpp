@@ -515,6 +515,47 @@ asio::awaitable<void> registry_client::cancel_upload(repository_ref repo, std::s
 asio::awaitable<result<push_outcome>> registry_client::push_blob(
     repository_ref repo, std::string digest, std::int64_t size, blob_source& source, deadline until,
     std::optional<std::string> mount_from) {
+    std::string key = repo.to_string() + "@" + digest;
+    for (;;) {
+        if (blobs_placed_.contains(key)) {
+            co_return push_outcome::joined;
+        }
+        auto running = pushes_in_flight_.find(key);
+        if (running == pushes_in_flight_.end()) {
+            break;
+        }
+        auto flight = running->second;  // outlives its removal from the map
+        while (!flight->finished) {
+            auto status = co_await flight->waiters.wait(until);
+            if (status != wait_status::notified && !flight->finished) {
+                co_return fail(errc::timeout,
+                               "push blob " + key + ": waiting for the same upload to finish");
+            }
+        }
+        if (flight->succeeded) {
+            co_return push_outcome::joined;
+        }
+        // The other push failed: try again, unless yet another caller already does.
+    }
+    auto flight = std::make_shared<push_in_flight>();
+    pushes_in_flight_.emplace(key, flight);
+    auto pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
+                                         std::move(mount_from));
+    flight->finished = true;
+    flight->succeeded = pushed.has_value();
+    pushes_in_flight_.erase(key);
+    // A run places tens of thousands of blobs at most; past the bound, pushes go out.
+    constexpr std::size_t remembered_blobs = 1u << 17;
+    if (pushed && blobs_placed_.size() < remembered_blobs) {
+        blobs_placed_.insert(std::move(key));
+    }
+    flight->waiters.notify_all();
+    co_return pushed;
+}
+
+asio::awaitable<result<push_outcome>> registry_client::push_blob_now(
+    repository_ref repo, std::string digest, std::int64_t size, blob_source& source, deadline until,
+    std::optional<std::string> mount_from) {
     std::string what = "push blob " + repo.to_string() + "@" + digest;
     if (!is_valid_digest(digest) || !digest.starts_with("sha256:")) {
         co_return fail(errc::digest_mismatch, what + ": only sha256 digests can be verified");
@@ -868,23 +909,32 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
     if (!artifact_type.empty()) {
         target += "?artifactType=" + artifact_type;
     }
-    registry_call call{"GET",
-                       target,
-                       {{"accept", std::string(media_type::oci_index)}},
-                       {},
-                       {scope_for(repo.repository, false)},
-                       max_manifest_size};
-    auto response = co_await session_.send(repo.registry, std::move(call), until);
-    if (!response) {
-        co_return with_context(response.error(), what);
-    }
+    int status = 404;
     std::string body;
     std::string content_type;
-    if (response->status == 200) {
-        body = std::move(response->body);
-        content_type =
-            std::string(response->header("content-type").value_or(media_type::oci_index));
-    } else if (response->status == 404) {
+    if (!without_referrers_api_.contains(repo.registry)) {
+        registry_call call{"GET",
+                           target,
+                           {{"accept", std::string(media_type::oci_index)}},
+                           {},
+                           {scope_for(repo.repository, false)},
+                           max_manifest_size};
+        auto response = co_await session_.send(repo.registry, std::move(call), until);
+        if (!response) {
+            co_return with_context(response.error(), what);
+        }
+        status = response->status;
+        if (status == 200) {
+            body = std::move(response->body);
+            content_type =
+                std::string(response->header("content-type").value_or(media_type::oci_index));
+        } else if (status == 404) {
+            without_referrers_api_.insert(repo.registry);
+        } else {
+            co_return status_failure(*response, what);
+        }
+    }
+    if (status == 404) {
         // No referrers API here: the fallback tag `sha256-<hex>` holds an index of them.
         std::string fallback_tag = "sha256-" + digest.substr(digest.find(':') + 1);
         auto index = co_await get_manifest(repo, fallback_tag, until);
@@ -896,8 +946,6 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
         }
         body = std::move(index->body);
         content_type = index->media_type;
-    } else {
-        co_return status_failure(*response, what);
     }
     auto parsed = parse_manifest(body, media_type_essence(content_type));
     if (!parsed) {

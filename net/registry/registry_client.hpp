@@ -13,11 +13,14 @@
 #include "net/registry/manifest_parse.hpp"
 #include "net/registry/reference.hpp"
 #include "net/registry/registry_session.hpp"
+#include "net/wakeup.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,7 +111,13 @@ struct tag_listing {
     std::size_t pages = 0;
 };
 
-enum class push_outcome { uploaded, mounted };
+enum class push_outcome {
+    uploaded,
+    mounted,
+    /// This client placed the blob in that repository already (or was placing it, and
+    /// this push waited for that); nothing was sent.
+    joined,
+};
 
 struct client_counters {
     std::size_t blobs_uploaded = 0;
@@ -159,7 +168,10 @@ public:
     /// Uploads a blob from `source`, verifying its sha256 and size before committing:
     /// on a mismatch the upload session is cancelled and nothing becomes visible. With
     /// `mount_from` (a repository of the same registry) a mount is tried first, and the
-    /// source is only read if the registry declines it.
+    /// source is only read if the registry declines it. A blob is pushed into a
+    /// repository once per client: later and concurrent callers wait for the first and
+    /// get `joined` (docker-registry rewrites a blob's link file on every commit; a
+    /// manifest PUT that reads it meanwhile fails with DIGEST_INVALID).
     // lifetime: `source` outlives the call (owned by the caller's frame).
     asio::awaitable<result<push_outcome>> push_blob(repository_ref repo, std::string digest,
                                                     std::int64_t size, blob_source& source,
@@ -172,7 +184,8 @@ public:
     /// All repositories of a registry (_catalog), paginated like tags.
     asio::awaitable<result<std::vector<std::string>>> catalog(std::string registry, deadline until);
     /// Manifests that refer to `digest` (OCI 1.1 referrers API), optionally of one
-    /// artifact type; falls back to the `sha256-<hex>` tag where the API is missing.
+    /// artifact type; falls back to the `sha256-<hex>` tag where the API is missing (a
+    /// 404, which the spec reserves for that, remembered per registry).
     asio::awaitable<result<std::vector<descriptor>>> referrers(repository_ref repo,
                                                                std::string digest,
                                                                std::string artifact_type,
@@ -191,6 +204,15 @@ public:
     const client_counters& counters() const { return counters_; }
 
 private:
+    struct push_in_flight {
+        bool finished = false;
+        bool succeeded = false;
+        wait_list waiters;
+    };
+    asio::awaitable<result<push_outcome>> push_blob_now(repository_ref repo, std::string digest,
+                                                        std::int64_t size, blob_source& source,
+                                                        deadline until,
+                                                        std::optional<std::string> mount_from);
     asio::awaitable<result<http_response>> send_manifest(repository_ref repo,
                                                          const std::string& reference,
                                                          std::string body, std::string media_type,
@@ -219,6 +241,9 @@ private:
     registry_session& session_;
     registry_client_options options_;
     client_counters counters_;
+    std::map<std::string, std::shared_ptr<push_in_flight>> pushes_in_flight_;  ///< "repo@digest"
+    std::set<std::string> blobs_placed_;  ///< "repo@digest" pushed by this client (bounded)
+    std::set<std::string> without_referrers_api_;  ///< registries that answered 404
 };
 
 }  // namespace hoist::net::registry

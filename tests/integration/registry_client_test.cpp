@@ -365,5 +365,58 @@ TEST_F(RegistryClient, ManyConcurrentRequestsShareFewConnections) {
     EXPECT_LE(stats.http.h2_connections_opened, 3u);
 }
 
+// lifetime: `client` and `outcomes` belong to the test body, which awaits every call.
+asio::awaitable<void> push_and_record(reg::registry_client& client, reg::repository_ref target,
+                                      std::string bytes,
+                                      std::vector<net::result<reg::push_outcome>>* outcomes) {
+    std::string digest = crypto::digest_of(bytes);
+    auto size = static_cast<std::int64_t>(bytes.size());
+    reg::memory_blob_source source(std::move(bytes));
+    outcomes->push_back(co_await client.push_blob(target, digest, size, source, soon()));
+}
+
+TEST_F(RegistryClient, ConcurrentPushesOfOneBlobUploadItOnce) {
+    // What every attestation of a repository shares: the empty config. Racing uploads of
+    // it make docker-registry rewrite its link file under a reader's feet.
+    auto target = repo(*tls_a, "client/one-blob");
+    const std::string bytes = "{\"shared\":\"by every caller\"}";
+    std::vector<net::result<reg::push_outcome>> outcomes;
+    run_client<int>(trusting_all(), [&](reg::registry_client& c) -> asio::awaitable<int> {
+        co_await engine::for_each_bounded(
+            5, 5, [&](std::size_t) { return push_and_record(c, target, bytes, &outcomes); });
+        co_await push_and_record(c, target, bytes, &outcomes);  // later, same client
+        co_return 0;
+    });
+    ASSERT_EQ(outcomes.size(), 6u);
+    std::size_t uploaded = 0;
+    std::size_t joined = 0;
+    for (const auto& outcome : outcomes) {
+        ASSERT_TRUE(outcome.has_value()) << outcome.error().message();
+        uploaded += *outcome == reg::push_outcome::uploaded ? 1 : 0;
+        joined += *outcome == reg::push_outcome::joined ? 1 : 0;
+    }
+    EXPECT_EQ(uploaded, 1u);
+    EXPECT_EQ(joined, 5u);
+    auto log = tls_a->settled_access_log();
+    ASSERT_TRUE(log.has_value());
+    std::size_t commits = 0;
+    for (const auto& line : *log) {
+        if (line.find("\"PUT /v2/client/one-blob/blobs/uploads/") != std::string::npos) {
+            ++commits;
+        }
+    }
+    EXPECT_EQ(commits, 1u);
+
+    // Another client knows nothing of it: its push is a push.
+    outcomes.clear();
+    run_client<int>(trusting_all(), [&](reg::registry_client& c) -> asio::awaitable<int> {
+        co_await push_and_record(c, target, bytes, &outcomes);
+        co_return 0;
+    });
+    ASSERT_EQ(outcomes.size(), 1u);
+    ASSERT_TRUE(outcomes[0].has_value());
+    EXPECT_EQ(*outcomes[0], reg::push_outcome::uploaded);
+}
+
 }  // namespace
 }  // namespace hoist
