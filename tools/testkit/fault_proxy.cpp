@@ -244,7 +244,9 @@ std::string fault_counts::to_string() const {
            " rate_limit=" + std::to_string(rate_limit) +
            " unavailable=" + std::to_string(unavailable) +
            " reset_before=" + std::to_string(reset_before) +
-           " reset_after=" + std::to_string(reset_after) + " stall=" + std::to_string(stall);
+           " reset_after=" + std::to_string(reset_after) + " stall=" + std::to_string(stall) +
+           " upstream_refusals=" + std::to_string(upstream_refusals) +
+           " refused=" + std::to_string(refused);
 }
 
 struct fault_proxy::impl {
@@ -273,6 +275,8 @@ struct fault_proxy::impl {
     std::atomic<std::size_t> requests{0};
     std::atomic<std::size_t> forwarded{0};
     std::atomic<std::size_t> upstream_errors{0};
+    std::atomic<std::size_t> upstream_refusals{0};
+    std::atomic<std::size_t> refused{0};
     mutable std::mutex log_mutex;
     std::deque<std::string> log;  // guarded by log_mutex
 
@@ -476,6 +480,9 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req) 
     net::http_response answer;
     if (response) {
         answer = std::move(*response);
+        if (answer.status >= 400) {
+            upstream_refusals.fetch_add(1);
+        }
     } else {
         upstream_errors.fetch_add(1);
         answer = error_response(502, "UNAVAILABLE", "upstream: " + response.error().message());
@@ -495,6 +502,7 @@ asio::awaitable<void> fault_proxy::impl::serve_requests(session* s) {
     buffer.commit(first);
     if (first > 0 && static_cast<const char*>(buffer.data().data())[0] == '\x16') {
         // A TLS ClientHello: answer as a plain-HTTP registry does, so clients fall back.
+        refused.fetch_add(1);
         std::string refusal = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
         co_await write(s, std::move(refusal));
         co_return;
@@ -511,6 +519,7 @@ asio::awaitable<void> fault_proxy::impl::serve_requests(session* s) {
             if (head_error.category() == parse_category &&
                 head_error != http::error::end_of_stream &&
                 head_error != http::error::partial_message) {
+                refused.fetch_add(1);
                 std::string refusal =
                     "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n"
                     "connection: close\r\n\r\n";
@@ -687,6 +696,8 @@ fault_counts fault_proxy::counts() const {
     out.requests = impl_->requests.load();
     out.forwarded = impl_->forwarded.load();
     out.upstream_errors = impl_->upstream_errors.load();
+    out.upstream_refusals = impl_->upstream_refusals.load();
+    out.refused = impl_->refused.load();
     out.rate_limit = injected(fault_kind::rate_limit);
     out.unavailable = injected(fault_kind::unavailable);
     out.reset_before = injected(fault_kind::reset_before);

@@ -61,6 +61,10 @@ struct fault_counts {
     std::size_t requests = 0;         ///< HTTP requests received (TLS probes not included)
     std::size_t forwarded = 0;        ///< requests sent upstream (reset_after included)
     std::size_t upstream_errors = 0;  ///< forwarded requests without an upstream answer (502)
+    /// Forwarded requests the upstream answered with a status of 400 or more.
+    std::size_t upstream_refusals = 0;
+    /// Connections the proxy itself answered 400: TLS probes and unparsable requests.
+    std::size_t refused = 0;
     std::size_t rate_limit = 0;
     std::size_t unavailable = 0;
     std::size_t reset_before = 0;
