@@ -36,6 +36,7 @@ run_copy() {
     dest_ca=$(env_get "$work/dest.env" REG1_CA)
     mkdir -p "$work/certs/dst" && cp "$dest_ca" "$work/certs/dst/ca.crt"
     local registry_cpu_before registry_cpu_after
+    sync  # dirty pages of the source push or the previous copy: nobody's cost but theirs
     registry_cpu_before=$(process_cpu_seconds docker-registry)
     case $tool in
         hoist)
