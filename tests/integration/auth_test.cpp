@@ -4,6 +4,7 @@
 #include "crypto/encoding.hpp"
 #include "engine/image_copy.hpp"
 #include "tests/support/client_harness.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
 #include "tools/testkit/token_server.hpp"
@@ -28,14 +29,7 @@ net::deadline soon() {
     return net::deadline::from_now(std::chrono::seconds(60));
 }
 
-registry_instance start_registry(registry_options options) {
-    auto instance = registry_instance::start(std::move(options));
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
 // Writes a docker config.json holding `user:password` for the registry.
 std::string write_auth_file(const registry_instance& r, const std::string& user,

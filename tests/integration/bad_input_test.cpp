@@ -9,6 +9,7 @@
 #include "engine/image_copy.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/scripted_server.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
 
@@ -36,16 +37,7 @@ net::deadline soon() {
     return net::deadline::from_now(std::chrono::seconds(30));
 }
 
-registry_instance start_registry(registry_options::kind kind) {
-    registry_options options;
-    options.mode = kind;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
 // Where the filesystem driver of docker-registry keeps a blob's bytes.
 fs::path blob_file(const registry_instance& r, const std::string& digest) {

@@ -4,6 +4,7 @@
 // refused plans that write nothing.
 #include "tests/support/client_harness.hpp"
 #include "tests/support/skopeo.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/staging_set.hpp"
 
@@ -21,16 +22,7 @@ namespace reg = net::registry;
 using testkit::registry_instance;
 using testsupport::run_process;
 
-registry_instance start_registry() {
-    testkit::registry_options options;
-    options.mode = testkit::registry_options::kind::tls;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
 std::size_t count_lines(const registry_instance& registry, const std::string& what) {
     std::size_t n = 0;

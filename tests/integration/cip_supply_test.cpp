@@ -18,6 +18,7 @@
 #include "net/registry/manifest_parse.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/sigstore_js.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/staging_set.hpp"
 
@@ -62,27 +63,8 @@ constexpr char disallowed_builder[] = "https://ci.example.com/anything-goes";
 constexpr char promoter_builder[] = "https://prow.k8s.io/hoist-supply-test";
 constexpr char key_password[] = "integration password";
 
-registry_instance start_registry() {
-    testkit::registry_options options;
-    options.mode = testkit::registry_options::kind::tls;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
-
-/// The registry logs a request at times after its response reached the client: count
-/// only once every request of the finished run is in the log.
-std::vector<std::string> settled_log(const registry_instance& registry) {
-    auto lines = registry.settled_access_log();
-    if (!lines) {
-        ADD_FAILURE() << "the access log of " << registry.host_port() << " did not settle";
-        return registry.access_log();
-    }
-    return std::move(*lines);
-}
+using testsupport::settled_log;
+using testsupport::start_registry;
 
 std::size_t writes_to(const registry_instance& registry) {
     std::size_t n = 0;

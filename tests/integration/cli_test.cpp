@@ -3,6 +3,7 @@
 // invocation) and error messages, against real registries.
 #include "crypto/cosign_key.hpp"
 #include "tests/support/client_harness.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
 
@@ -23,16 +24,7 @@ using testkit::registry_instance;
 using testkit::registry_options;
 using testsupport::run_process;
 
-registry_instance start_registry() {
-    registry_options options;
-    options.mode = registry_options::kind::tls;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
 struct run_result {
     int status = -1;

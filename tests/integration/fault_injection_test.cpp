@@ -8,6 +8,7 @@
 #include "net/registry/manifest_parse.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/skopeo.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/fault_proxy.hpp"
 #include "tools/testkit/process.hpp"
 #include "tools/testkit/registry_launcher.hpp"
@@ -40,27 +41,9 @@ constexpr fault_kind every_fault[] = {fault_kind::rate_limit, fault_kind::unavai
                                       fault_kind::reset_before, fault_kind::reset_after,
                                       fault_kind::stall};
 
-registry_instance start_registry() {
-    testkit::registry_options options;
-    options.mode = testkit::registry_options::kind::tls;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
-// The registry may log a request after its client has the answer: count only once every
-// request of the finished run is in the log.
-std::vector<std::string> settled_access_log(const registry_instance& registry) {
-    auto lines = registry.settled_access_log();
-    if (!lines) {
-        ADD_FAILURE() << "the access log of " << registry.host_port() << " did not settle";
-        return registry.access_log();
-    }
-    return std::move(*lines);
-}
+using testsupport::settled_log;
 
 std::size_t count_lines(const std::vector<std::string>& log, const std::string& what) {
     std::size_t n = 0;
@@ -355,7 +338,7 @@ TEST_F(FaultInjection, RerunThroughFaultsWritesNothing) {
     fs::path through = *work / "rerun-proxy";
     testkit::write_thin_manifests(through, "staging", source->host_port() + "/staging",
                                   {proxy->host_port() + "/again"}, *images);
-    auto before = settled_access_log(*destination);
+    auto before = settled_log(*destination);
     auto report_path = *work / "rerun-proxy.json";
     auto rerun = promote(through, report_path);
     auto report = read_report(report_path);
@@ -366,7 +349,7 @@ TEST_F(FaultInjection, RerunThroughFaultsWritesNothing) {
     EXPECT_GT(proxy->counts().faults(), 0u) << describe(*proxy);
     proxy->stop();
 
-    auto after = settled_access_log(*destination);
+    auto after = settled_log(*destination);
     EXPECT_EQ(count_lines(after, "\"PUT "), count_lines(before, "\"PUT "));
     EXPECT_EQ(count_lines(after, "\"POST "), count_lines(before, "\"POST "));
     EXPECT_EQ(count_lines(after, "\"PATCH "), count_lines(before, "\"PATCH "));
@@ -387,7 +370,7 @@ TEST_F(FaultInjection, RegistryPingSurvivesA429) {
     auto report_path = *work / "ping.json";
     auto run = promote(promo, report_path);
     auto log = proxy->fault_log();
-    ASSERT_EQ(log.size(), 1u) << describe(*proxy);
+    ASSERT_EQ(log.size(), 1u) << describe(*proxy) << run.out;
     EXPECT_EQ(log.front(), "rate_limit GET /v2/");
     expect_done(run, read_report(report_path), *proxy, wanted.size());
     proxy->stop();
@@ -410,7 +393,7 @@ TEST_F(FaultInjection, BlobCommitWhoseAnswerIsLostIsNotAFailure) {
     auto report_path = *work / "commit.json";
     auto run = promote(promo, report_path);
     auto log = proxy->fault_log();
-    ASSERT_EQ(log.size(), 1u) << describe(*proxy);
+    ASSERT_EQ(log.size(), 1u) << describe(*proxy) << run.out;
     EXPECT_TRUE(log.front().starts_with("reset_after PUT /v2/commit/img-")) << log.front();
     EXPECT_NE(log.front().find("/blobs/uploads/"), std::string::npos) << log.front();
     expect_done(run, read_report(report_path), *proxy, wanted.size());

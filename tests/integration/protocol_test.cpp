@@ -7,6 +7,7 @@
 #include "net/registry/media_types.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/scripted_server.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
 
@@ -33,16 +34,7 @@ net::deadline soon() {
     return net::deadline::from_now(std::chrono::seconds(30));
 }
 
-registry_instance start_registry() {
-    registry_options options;
-    options.mode = registry_options::kind::tls;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
 TEST(Http1, ChunkedResponseBodiesAreDecoded) {
     std::string manifest = testkit::build_image({}).top.body;

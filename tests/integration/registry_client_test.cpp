@@ -7,6 +7,7 @@
 #include "net/registry/media_types.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/skopeo.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
 #include "tools/testkit/token_server.hpp"
@@ -33,16 +34,7 @@ net::deadline soon() {
     return net::deadline::from_now(test_deadline);
 }
 
-registry_instance start_registry(registry_options::kind kind) {
-    registry_options options;
-    options.mode = kind;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
 // The registries are shared by the tests of this file; each test uses its own repositories.
 class RegistryClient : public ::testing::Test {

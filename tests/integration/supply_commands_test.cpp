@@ -12,6 +12,7 @@
 #include "engine/supply/signatures.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/sigstore_js.hpp"
+#include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/staging_set.hpp"
 
@@ -37,16 +38,7 @@ using testsupport::run_process;
 constexpr std::string_view cosign_sign_type = "https://sigstore.dev/cosign/sign/v1";
 constexpr std::string_view slsa_v1_type = "https://slsa.dev/provenance/v1";
 
-registry_instance start_registry() {
-    testkit::registry_options options;
-    options.mode = testkit::registry_options::kind::tls;
-    auto instance = registry_instance::start(options);
-    if (!instance) {
-        ADD_FAILURE() << "cannot start docker-registry: " << instance.error().message();
-        std::abort();
-    }
-    return std::move(*instance);
-}
+using testsupport::start_registry;
 
 std::string file_contents(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+/// Real docker-registry instances for integration tests, and their access logs.
+#pragma once
+
+#include "tools/testkit/registry_launcher.hpp"
+
+#include <string>
+#include <vector>
+
+namespace hoist::testsupport {
+
+/// A registry for a test, or the end of the test binary: nothing after it could run.
+testkit::registry_instance start_registry(testkit::registry_options options);
+testkit::registry_instance start_registry(testkit::registry_options::kind kind);
+/// A TLS registry (HTTP/2), what most tests want.
+testkit::registry_instance start_registry();
+
+/// The registry logs a request at times after its client has the answer: the log once
+/// every request answered before this call is in it, or (with a test failure) the log as
+/// it stands.
+std::vector<std::string> settled_log(const testkit::registry_instance& registry);
+
+}  // namespace hoist::testsupport
