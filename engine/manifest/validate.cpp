@@ -20,7 +20,7 @@ bool is_word(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-std::string quoted(std::string_view text) {
+std::string in_quotes(std::string_view text) {
     std::string out = "\"";
     out += text;
     out += '"';
@@ -30,7 +30,7 @@ std::string quoted(std::string_view text) {
 /// Says what exactly is wrong with a digest, so a truncated paste is obvious.
 std::string digest_problem(std::string_view digest) {
     constexpr std::string_view prefix = "sha256:";
-    std::string what = "invalid digest " + quoted(digest) + ": ";
+    std::string what = "invalid digest " + in_quotes(digest) + ": ";
     if (digest.empty()) {
         return what + "it is empty; expected sha256: followed by 64 lower-case hex digits";
     }
@@ -52,7 +52,7 @@ std::string digest_problem(std::string_view digest) {
 }
 
 std::string tag_problem(std::string_view tag) {
-    std::string what = "invalid tag " + quoted(tag) + ": ";
+    std::string what = "invalid tag " + in_quotes(tag) + ": ";
     if (tag.empty()) {
         return what + "it is empty";
     }
@@ -134,7 +134,7 @@ void validate_manifest(const promotion_manifest& manifest, diagnostics& problems
                          "registry without a name; expected name: <host>[/path]");
         } else if (!is_valid_registry_name(registry.name)) {
             problems.add(file, registry.at,
-                         "invalid registry name " + quoted(registry.name) +
+                         "invalid registry name " + in_quotes(registry.name) +
                              ": expected host[:port] followed by lower-case path components");
         }
         if (!registry.src) {
@@ -142,8 +142,9 @@ void validate_manifest(const promotion_manifest& manifest, diagnostics& problems
         }
         if (source != nullptr) {
             problems.add(file, registry.at,
-                         "second source registry " + quoted(registry.name) + " (the first is " +
-                             quoted(source->name) + " at line " + std::to_string(source->at.line) +
+                         "second source registry " + in_quotes(registry.name) + " (the first is " +
+                             in_quotes(source->name) + " at line " +
+                             std::to_string(source->at.line) +
                              "); a manifest has exactly one registry with src: true");
         } else {
             source = &registry;
@@ -160,24 +161,26 @@ void validate_manifest(const promotion_manifest& manifest, diagnostics& problems
             problems.add(images_file, image.at, "image without a name; expected name: <path>");
         } else if (!net::registry::is_valid_repository(image.name)) {
             problems.add(images_file, image.at,
-                         "invalid image name " + quoted(image.name) +
+                         "invalid image name " + in_quotes(image.name) +
                              ": expected lower-case path components separated by '/'");
         }
         if (image.dmap.empty() && !image.dmap_malformed) {
             problems.add(images_file, image.at,
-                         "image " + quoted(image.name) + ": dmap is " +
+                         "image " + in_quotes(image.name) + ": dmap is " +
                              (image.dmap_null ? "missing or null" : "empty") +
                              "; expected a mapping of \"sha256:<64 hex>\" to a list of tags");
         }
         for (const auto& entry : image.dmap) {
             if (!is_valid_promotion_digest(entry.digest)) {
-                problems.add(images_file, entry.at,
-                             "image " + quoted(image.name) + ": " + digest_problem(entry.digest));
+                problems.add(
+                    images_file, entry.at,
+                    "image " + in_quotes(image.name) + ": " + digest_problem(entry.digest));
             }
             for (std::size_t i = 0; i < entry.tags.size(); ++i) {
                 if (!is_valid_promotion_tag(entry.tags[i])) {
-                    problems.add(images_file, entry.tag_at[i],
-                                 "image " + quoted(image.name) + ": " + tag_problem(entry.tags[i]));
+                    problems.add(
+                        images_file, entry.tag_at[i],
+                        "image " + in_quotes(image.name) + ": " + tag_problem(entry.tags[i]));
                 }
             }
         }
@@ -215,7 +218,7 @@ void check_overlaps(const std::vector<promotion_manifest>& manifests, diagnostic
                     if (!inserted && *it->second.digest != entry.digest) {
                         problems.add(
                             manifest.images_file, entry.tag_at[i],
-                            "image " + quoted(image.name) + ": tag " + quoted(entry.tags[i]) +
+                            "image " + in_quotes(image.name) + ": tag " + in_quotes(entry.tags[i]) +
                                 " is claimed by " + entry.digest + " and by " + *it->second.digest +
                                 " (" + where(it->second) + "); a tag can point at only one digest");
                     }
