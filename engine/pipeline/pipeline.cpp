@@ -109,6 +109,20 @@ public:
             co_return phase_outcome{phase_status::skipped, "nothing to promote"};
         }
         run.promoted = co_await promote(*run.client, *run.plan, run.options.promote, run.until);
+        // Even a failed edge may have written some of its tags.
+        const auto& set = *run.plan->edges;
+        for (std::size_t i = 0; i < set.edges.size(); ++i) {
+            if (run.plan->decisions[i].outcome != edge_outcome::promote) {
+                continue;
+            }
+            auto destination =
+                net::registry::parse_repository_ref(set.destination_path(set.edges[i]));
+            for (const auto& tag : run.plan->decisions[i].missing_tags) {
+                if (destination) {
+                    run.plan->tags.wrote(*destination, tag);
+                }
+            }
+        }
         const auto& c = run.promoted->counts;
         std::string summary =
             count_text(c.edges_promoted, "edges promoted") + " (" + count_text(c.images, "images") +

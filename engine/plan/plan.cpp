@@ -58,6 +58,7 @@ public:
             plan.counts.add(plan.decisions[i].outcome);
         }
         plan.requests = requests_;
+        record_destination_tags(plan.tags);
         co_return plan;
     }
 
@@ -173,6 +174,17 @@ private:
         co_await for_each_bounded(
             queries.size(), options_.parallel_requests,
             [this, &queries](std::size_t i) { return head_one(this, &queries[i]); });
+    }
+
+    void record_destination_tags(known_tags& known) const {
+        std::unordered_set<std::uint32_t> recorded;
+        for (const auto& edge : edges_.edges) {
+            const auto& inventory = repositories_[edge.destination_repository];
+            bool complete = inventory.status == state::listed || inventory.status == state::absent;
+            if (complete && recorded.insert(edge.destination_repository).second) {
+                known.listed(*inventory.ref, {inventory.tags.begin(), inventory.tags.end()});
+            }
+        }
     }
 
     /// HEADs the destination listings leave necessary: tags listed without their digest,

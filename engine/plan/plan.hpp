@@ -10,6 +10,7 @@
 #pragma once
 
 #include "engine/plan/edges.hpp"
+#include "engine/plan/known_tags.hpp"
 #include "net/asio.hpp"
 #include "net/deadline.hpp"
 #include "net/error.hpp"
@@ -75,6 +76,9 @@ struct promotion_plan {
     std::vector<edge_decision> decisions;  ///< beside edges->edges
     plan_counts counts;
     plan_requests requests;
+    /// The destination repositories' tags as listed; the phases after Plan add the tags
+    /// they write.
+    known_tags tags;
 
     /// Refused tag moves, lost digests or unreadable repositories: the run must fail.
     bool clean() const { return counts.tag_move == 0 && counts.lost == 0 && counts.failed == 0; }

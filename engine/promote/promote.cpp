@@ -313,6 +313,11 @@ private:
                 co_return net::with_context(
                     parsed.error(), "manifest " + job.source.to_string() + "@" + node.digest);
             }
+            manifest_facts facts{node.media_type, static_cast<std::int64_t>(node.body.size()), {}};
+            for (const auto& child : parsed->manifests) {
+                facts.children.push_back(child.digest);
+            }
+            result_.manifests.insert_or_assign(node.digest, std::move(facts));
             if (job.needs_content) {
                 if (parsed->is_index()) {
                     if (depth >= 4) {

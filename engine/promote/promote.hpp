@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace hoist::engine {
@@ -71,8 +72,19 @@ struct promote_counts {
     std::size_t edge_retries = 0;
 };
 
+/// What Promote learnt of a manifest it read, for the phases after it (Sign, Attest), which
+/// then need not read it again: the bytes are the same wherever the digest is.
+struct manifest_facts {
+    std::string media_type;
+    std::int64_t size = 0;
+    std::vector<std::string> children;  ///< an index's manifests; empty for an image
+};
+
 struct promote_result {
     std::vector<promote_edge_result> edges;  ///< beside plan.edges->edges
+    /// Every manifest read, by digest: the top manifest of each promoted image and, where
+    /// some destination lacked the digest, the manifests below it.
+    std::unordered_map<std::string, manifest_facts> manifests;
     promote_counts counts;
     bool ok() const { return counts.edges_failed == 0; }
 };

@@ -72,7 +72,8 @@ std::string bundle_referrer_manifest(const attestation_subject& subject,
 asio::awaitable<net::result<std::string>> attach_bundle(
     reg::registry_client& client, const reg::repository_ref& repo,
     const attestation_subject& subject, std::string bundle_json, const std::string& predicate_type,
-    bool dsse, const std::string& created, net::deadline until) {
+    bool dsse, const std::string& created, net::deadline until,
+    std::optional<std::vector<reg::descriptor>> referrers_tag_entries) {
     std::string what = "attach bundle to " + repo.to_string() + "@" + subject.digest;
     std::string manifest =
         bundle_referrer_manifest(subject, bundle_json, predicate_type, dsse, created);
@@ -89,19 +90,27 @@ asio::awaitable<net::result<std::string>> attach_bundle(
                          {std::string(crypto::bundle_predicate_type_annotation), predicate_type},
                          {"org.opencontainers.image.created", created}};
     co_return co_await client.attach_referrer(repo, std::move(manifest), subject.digest,
-                                              std::move(entry), until);
+                                              std::move(entry), until,
+                                              std::move(referrers_tag_entries));
 }
 
 asio::awaitable<net::result<std::vector<found_attestation>>> find_bundle_attestations(
     reg::registry_client& client, const reg::repository_ref& repo, const std::string& digest,
     const std::string& predicate_type, net::deadline until) {
-    std::vector<found_attestation> found;
     auto listed = co_await client.referrers(repo, digest, "", until);
     if (!listed) {
         co_return listed.error();
     }
+    co_return co_await bundle_attestations_among(client, repo, *listed, predicate_type, until);
+}
+
+asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations_among(
+    reg::registry_client& client, const reg::repository_ref& repo,
+    const std::vector<reg::descriptor>& referrers, const std::string& predicate_type,
+    net::deadline until) {
+    std::vector<found_attestation> found;
     const std::string annotation(crypto::bundle_predicate_type_annotation);
-    for (const auto& referrer : *listed) {
+    for (const auto& referrer : referrers) {
         auto hint = referrer.annotations.find(annotation);
         if (hint != referrer.annotations.end() && !predicate_type.empty() &&
             hint->second != predicate_type) {
@@ -200,8 +209,16 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
     reg::registry_client& client, crypto::batch_signer& signer, const reg::repository_ref& repo,
     const std::string& digest, const std::string& predicate_type, const std::string& statement,
     std::optional<std::string>& bundle_json, duplicate_rule rule, const std::string& created,
-    net::deadline until) {
-    auto found = co_await find_bundle_attestations(client, repo, digest, predicate_type, until);
+    net::deadline until, attach_hints hints) {
+    std::vector<reg::descriptor> referrers;
+    if (!hints.referrers_tag_absent || !client.lacks_referrers_api(repo.registry)) {
+        auto listed = co_await client.referrers(repo, digest, "", until);
+        if (!listed) {
+            co_return listed.error();
+        }
+        referrers = std::move(*listed);
+    }
+    auto found = co_await bundle_attestations_among(client, repo, referrers, predicate_type, until);
     if (!found) {
         co_return found.error();
     }
@@ -224,16 +241,24 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
         }
         bundle_json = std::move(*json);
     }
-    auto head = co_await client.head_manifest(repo, digest, until);
-    if (!head) {
-        co_return head.error();
+    if (!hints.subject) {
+        auto head = co_await client.head_manifest(repo, digest, until);
+        if (!head) {
+            co_return head.error();
+        }
+        if (!*head) {
+            co_return net::fail(net::errc::not_found, repo.to_string() + "@" + digest + " is gone");
+        }
+        hints.subject = attestation_subject{digest, (*head)->media_type, (*head)->size};
     }
-    if (!*head) {
-        co_return net::fail(net::errc::not_found, repo.to_string() + "@" + digest + " is gone");
+    // Without a referrers API, `referrers` is the referrers tag's whole index, just read.
+    std::optional<std::vector<reg::descriptor>> tag_entries;
+    if (client.lacks_referrers_api(repo.registry)) {
+        tag_entries = std::move(referrers);
     }
-    attestation_subject subject{digest, (*head)->media_type, (*head)->size};
-    auto attached = co_await attach_bundle(client, repo, subject, *bundle_json, predicate_type,
-                                           true, created, until);
+    auto attached =
+        co_await attach_bundle(client, repo, *hints.subject, *bundle_json, predicate_type, true,
+                               created, until, std::move(tag_entries));
     if (!attached) {
         co_return attached.error();
     }

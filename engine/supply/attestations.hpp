@@ -37,10 +37,12 @@ std::string bundle_referrer_manifest(const attestation_subject& subject,
 /// Uploads the bundle and the empty config, then attaches the referrer (keeping the
 /// referrers tag up to date where the registry has no referrers API). The caller runs
 /// at most one attachment per (repository, subject) at a time.
+/// `referrers_tag_entries`: as for registry_client::attach_referrer.
 asio::awaitable<net::result<std::string>> attach_bundle(
     net::registry::registry_client& client, const net::registry::repository_ref& repo,
     const attestation_subject& subject, std::string bundle_json, const std::string& predicate_type,
-    bool dsse, const std::string& created, net::deadline until);
+    bool dsse, const std::string& created, net::deadline until,
+    std::optional<std::vector<net::registry::descriptor>> referrers_tag_entries = std::nullopt);
 
 /// One attestation found for an image.
 struct found_attestation {
@@ -55,6 +57,12 @@ struct found_attestation {
 asio::awaitable<net::result<std::vector<found_attestation>>> find_bundle_attestations(
     net::registry::registry_client& client, const net::registry::repository_ref& repo,
     const std::string& digest, const std::string& predicate_type, net::deadline until);
+
+/// The same, among `referrers` as registry_client::referrers listed them.
+asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations_among(
+    net::registry::registry_client& client, const net::registry::repository_ref& repo,
+    const std::vector<net::registry::descriptor>& referrers, const std::string& predicate_type,
+    net::deadline until);
 
 /// The DSSE layers of the legacy `<repo>:sha256-<hex>.att` image; empty when absent.
 asio::awaitable<net::result<std::vector<found_attestation>>> find_legacy_attestations(
@@ -79,6 +87,17 @@ enum class duplicate_rule {
     same_statement,
 };
 
+/// What a caller of attach_statement_bundle may know already, each sparing a request.
+// Brace-initialised inside coroutines: name both members there (g++ 12, see
+// signing_request).
+struct attach_hints {
+    /// The `sha256-<hex>` referrers tag does not exist (only used where the registry has
+    /// no referrers API, which the tag then stands in for).
+    bool referrers_tag_absent = false;
+    /// The subject's media type and size, instead of a HEAD.
+    std::optional<attestation_subject> subject;
+};
+
 /// Attaches `statement`, DSSE-signed by `signer` in a bundle v0.3, as a referrer of
 /// `digest` in `repo`, unless a bundle referrer of `predicate_type` there already counts
 /// as it by `rule`. `bundle_json` is the signed bundle: when empty it is signed here and
@@ -91,6 +110,6 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
     const net::registry::repository_ref& repo, const std::string& digest,
     const std::string& predicate_type, const std::string& statement,
     std::optional<std::string>& bundle_json, duplicate_rule rule, const std::string& created,
-    net::deadline until);
+    net::deadline until, attach_hints hints = {false, std::nullopt});
 
 }  // namespace hoist::engine

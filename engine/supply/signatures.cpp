@@ -161,7 +161,8 @@ asio::awaitable<net::result<signature_verdict>> verify_signatures(
 asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client& client,
                                                             crypto::batch_signer& signer,
                                                             signing_request request,
-                                                            net::deadline until) {
+                                                            net::deadline until,
+                                                            bool tag_surely_absent) {
     signing_outcome outcome;
     const auto& repo = request.repo;
     std::string what = "sign " + repo.to_string() + "@" + request.digest;
@@ -169,13 +170,15 @@ asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client
         crypto::simple_signing_payload(request.identity, request.digest, request.annotations);
     std::string payload_digest = crypto::digest_of(payload);
 
-    auto existing = co_await read_signature_manifest(client, repo, request.digest, until);
-    if (!existing) {
-        co_return net::with_context(existing.error(), what);
-    }
     std::vector<crypto::signature_layer> layers;
-    if (*existing) {
-        layers = std::move((*existing)->layers);
+    if (!tag_surely_absent) {
+        auto existing = co_await read_signature_manifest(client, repo, request.digest, until);
+        if (!existing) {
+            co_return net::with_context(existing.error(), what);
+        }
+        if (*existing) {
+            layers = std::move((*existing)->layers);
+        }
     }
     std::set<std::string> present;
     bool already_signed = false;

@@ -89,9 +89,11 @@ struct signing_outcome {
 /// key (ECDSA signatures differ each time, so this is a verification, not a comparison).
 /// Blobs first, the manifest last, so the tag never names a missing blob. Two writers of
 /// the same `.sig` tag at once lose one signature: the caller runs one per tag.
+/// `tag_surely_absent`: the caller knows there is no `.sig` tag yet, so it is not read.
 asio::awaitable<net::result<signing_outcome>> add_signature(net::registry::registry_client& client,
                                                             crypto::batch_signer& signer,
                                                             signing_request request,
-                                                            net::deadline until);
+                                                            net::deadline until,
+                                                            bool tag_surely_absent = false);
 
 }  // namespace hoist::engine

@@ -352,6 +352,58 @@ std::string signing_summary(const signing_counts& c, std::string_view what) {
     return text;
 }
 
+/// Records that `tag` of `repo` is about to be written; returns whether it surely did not
+/// exist before (so the writer need not read it first).
+bool note_tag_write(promotion_run& run, const reg::repository_ref& repo, const std::string& tag) {
+    bool absent = run.plan->tags.surely_absent(repo, tag);
+    run.plan->tags.wrote(repo, tag);
+    return absent;
+}
+
+std::string referrers_tag(const std::string& digest) {
+    return "sha256-" + hex_of(digest);
+}
+
+/// What Sign and Attest know of `digest` in `repo` without asking: whether its referrers
+/// tag exists, and its descriptor when Promote read the manifest.
+attach_hints attach_hints_for(promotion_run& run, const reg::repository_ref& repo,
+                              const std::string& digest) {
+    attach_hints hints;
+    hints.referrers_tag_absent = note_tag_write(run, repo, referrers_tag(digest));
+    if (run.promoted) {
+        if (auto facts = run.promoted->manifests.find(digest);
+            facts != run.promoted->manifests.end()) {
+            hints.subject =
+                attestation_subject{digest, facts->second.media_type, facts->second.size};
+        }
+    }
+    return hints;
+}
+
+/// The manifests an index at `digest` lists (none for an image): from what Promote read,
+/// else read from `repo`.
+asio::awaitable<net::result<std::vector<std::string>>> index_children(
+    promotion_run& run, const reg::repository_ref& repo, const std::string& digest) {
+    if (run.promoted) {
+        if (auto facts = run.promoted->manifests.find(digest);
+            facts != run.promoted->manifests.end()) {
+            co_return facts->second.children;
+        }
+    }
+    auto top = co_await run.client->get_manifest(repo, digest, run.until);
+    if (!top) {
+        co_return top.error();
+    }
+    std::vector<std::string> children;
+    if (auto parsed = reg::parse_manifest(top->body, top->media_type);
+        parsed && parsed->is_index()) {
+        for (const auto& child : parsed->manifests) {
+            children.push_back(child.digest);
+        }
+    }
+    co_return children;
+}
+
 class sign_phase final : public phase {
 public:
     std::string_view name() const override { return "sign"; }
@@ -400,17 +452,14 @@ private:
             co_return repo.error();
         }
         std::vector<std::string> targets{group.digest};
-        auto top = co_await run.client->get_manifest(*repo, group.digest, run.until);
-        if (!top) {
-            co_return top.error();
+        auto children = co_await index_children(run, *repo, group.digest);
+        if (!children) {
+            co_return children.error();
         }
-        if (auto parsed = reg::parse_manifest(top->body, top->media_type);
-            parsed && parsed->is_index()) {
-            // containers/image checks the children, never the index: sign each of them.
-            for (const auto& child : parsed->manifests) {
-                if (!group_tops.contains(group.destinations.front() + "@" + child.digest)) {
-                    targets.push_back(child.digest);
-                }
+        // containers/image checks the children, never the index: sign each of them.
+        for (const auto& child : *children) {
+            if (!group_tops.contains(group.destinations.front() + "@" + child)) {
+                targets.push_back(child);
             }
         }
         std::map<std::string, std::string> annotations{
@@ -425,8 +474,9 @@ private:
                     co_return found.error();
                 }
                 if (!request.carried.empty()) {
-                    auto outcome =
-                        co_await add_signature(*run.client, signer, std::move(request), run.until);
+                    bool absent = note_tag_write(run, *repo, signature_tag(group.digest));
+                    auto outcome = co_await add_signature(*run.client, signer, std::move(request),
+                                                          run.until, absent);
                     if (!outcome) {
                         co_return outcome.error();
                     }
@@ -466,7 +516,9 @@ private:
                 co_return found.error();
             }
         }
-        auto outcome = co_await add_signature(*run.client, signer, std::move(request), run.until);
+        bool absent = note_tag_write(run, repo, signature_tag(digest));
+        auto outcome =
+            co_await add_signature(*run.client, signer, std::move(request), run.until, absent);
         if (!outcome) {
             co_return outcome.error();
         }
@@ -520,7 +572,8 @@ private:
             std::optional<std::string> bundle;
             auto wrote = co_await attach_statement_bundle(
                 *run.client, signer, repo, digest, std::string(cosign_sign_predicate_type),
-                *statement, bundle, duplicate_rule::same_statement, created, run.until);
+                *statement, bundle, duplicate_rule::same_statement, created, run.until,
+                attach_hints_for(run, repo, digest));
             if (!wrote) {
                 co_return wrote.error();
             }
@@ -617,7 +670,8 @@ private:
             }
             auto wrote = co_await attach_statement_bundle(
                 *run.client, signer, *repo, group.digest, std::string(promotion_predicate_type),
-                *statement, bundle, duplicate_rule::same_predicate_type, timestamp, run.until);
+                *statement, bundle, duplicate_rule::same_predicate_type, timestamp, run.until,
+                attach_hints_for(run, *repo, group.digest));
             if (!wrote) {
                 co_return net::with_context(wrote.error(), destination);
             }

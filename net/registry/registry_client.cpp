@@ -281,11 +281,9 @@ asio::awaitable<result<std::string>> registry_client::put_manifest(repository_re
     co_return digest;
 }
 
-asio::awaitable<result<std::string>> registry_client::attach_referrer(repository_ref repo,
-                                                                      std::string body,
-                                                                      std::string subject_digest,
-                                                                      descriptor entry,
-                                                                      deadline until) {
+asio::awaitable<result<std::string>> registry_client::attach_referrer(
+    repository_ref repo, std::string body, std::string subject_digest, descriptor entry,
+    deadline until, std::optional<std::vector<descriptor>> tag_entries) {
     std::string digest = crypto::digest_of(body);
     std::string what = "PUT referrer " + repo.to_string() + "@" + digest + " of " + subject_digest;
     entry.digest = digest;
@@ -299,7 +297,8 @@ asio::awaitable<result<std::string>> registry_client::attach_referrer(repository
     if (response->header("oci-subject") == std::optional<std::string_view>(subject_digest)) {
         co_return digest;
     }
-    auto indexed = co_await add_to_referrers_tag(repo, subject_digest, entry, until);
+    auto indexed =
+        co_await add_to_referrers_tag(repo, subject_digest, entry, until, std::move(tag_entries));
     if (!indexed) {
         co_return with_context(indexed.error(), what);
     }
@@ -307,19 +306,24 @@ asio::awaitable<result<std::string>> registry_client::attach_referrer(repository
 }
 
 asio::awaitable<result<void>> registry_client::add_to_referrers_tag(
-    repository_ref repo, const std::string& subject_digest, const descriptor& entry,
-    deadline until) {
+    repository_ref repo, const std::string& subject_digest, const descriptor& entry, deadline until,
+    std::optional<std::vector<descriptor>> known_entries) {
     std::string tag = "sha256-" + subject_digest.substr(subject_digest.find(':') + 1);
     std::vector<descriptor> listed;
-    auto current = co_await get_manifest(repo, tag, until);
-    if (current) {
-        auto parsed = parse_manifest(current->body, media_type_essence(current->media_type));
-        if (!parsed) {
-            co_return with_context(parsed.error(), "referrers tag " + repo.to_string() + ":" + tag);
+    if (known_entries) {
+        listed = std::move(*known_entries);
+    } else {
+        auto current = co_await get_manifest(repo, tag, until);
+        if (current) {
+            auto parsed = parse_manifest(current->body, media_type_essence(current->media_type));
+            if (!parsed) {
+                co_return with_context(parsed.error(),
+                                       "referrers tag " + repo.to_string() + ":" + tag);
+            }
+            listed = std::move(parsed->manifests);
+        } else if (!current.error().is(errc::not_found)) {
+            co_return current.error();
         }
-        listed = std::move(parsed->manifests);
-    } else if (!current.error().is(errc::not_found)) {
-        co_return current.error();
     }
     for (const auto& known : listed) {
         if (known.digest == entry.digest) {

@@ -196,10 +196,17 @@ public:
     /// OCI-Subject header, as docker-registry 2.8), the referrers tag `sha256-<hex>` is
     /// kept up to date instead: its index gains `entry` unless it already lists it.
     /// Not safe against other writers of the same subject's tag at the same time: the
-    /// caller serialises them. Returns the manifest's digest.
-    asio::awaitable<result<std::string>> attach_referrer(repository_ref repo, std::string body,
-                                                         std::string subject_digest,
-                                                         descriptor entry, deadline until);
+    /// caller serialises them. `tag_entries`, when given, is what the referrers tag held
+    /// when the caller just read it (empty: no tag), which spares reading it again.
+    /// Returns the manifest's digest.
+    asio::awaitable<result<std::string>> attach_referrer(
+        repository_ref repo, std::string body, std::string subject_digest, descriptor entry,
+        deadline until, std::optional<std::vector<descriptor>> tag_entries = std::nullopt);
+    /// True once `registry` answered that it has no referrers API: referrers() then reads
+    /// the `sha256-<hex>` tag, and what it returns is that tag's whole index.
+    bool lacks_referrers_api(const std::string& registry) const {
+        return without_referrers_api_.contains(registry);
+    }
 
     const client_counters& counters() const { return counters_; }
 
@@ -217,9 +224,9 @@ private:
                                                          const std::string& reference,
                                                          std::string body, std::string media_type,
                                                          const std::string& what, deadline until);
-    asio::awaitable<result<void>> add_to_referrers_tag(repository_ref repo,
-                                                       const std::string& subject_digest,
-                                                       const descriptor& entry, deadline until);
+    asio::awaitable<result<void>> add_to_referrers_tag(
+        repository_ref repo, const std::string& subject_digest, const descriptor& entry,
+        deadline until, std::optional<std::vector<descriptor>> known_entries);
     asio::awaitable<result<std::string>> open_upload(repository_ref repo, deadline until);
     asio::awaitable<result<void>> upload_monolithic(repository_ref repo, std::string location,
                                                     std::string digest, std::int64_t size,
