@@ -541,6 +541,13 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
         }
         // The other push failed: try again, unless yet another caller already does.
     }
+    std::string home_key = repo.registry + "@" + digest;
+    if (!mount_from) {
+        if (auto home = blob_homes_.find(home_key); home != blob_homes_.end()) {
+            mount_from = home->second;
+        }
+    }
+    std::string repository = repo.repository;
     auto flight = std::make_shared<push_in_flight>();
     pushes_in_flight_.emplace(key, flight);
     auto pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
@@ -552,6 +559,7 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
     constexpr std::size_t remembered_blobs = 1u << 17;
     if (pushed && blobs_placed_.size() < remembered_blobs) {
         blobs_placed_.insert(std::move(key));
+        blob_homes_.try_emplace(std::move(home_key), std::move(repository));
     }
     flight->waiters.notify_all();
     co_return pushed;

@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace hoist::net::registry {
@@ -171,7 +172,9 @@ public:
     /// source is only read if the registry declines it. A blob is pushed into a
     /// repository once per client: later and concurrent callers wait for the first and
     /// get `joined` (docker-registry rewrites a blob's link file on every commit; a
-    /// manifest PUT that reads it meanwhile fails with DIGEST_INVALID).
+    /// manifest PUT that reads it meanwhile fails with DIGEST_INVALID). Without
+    /// `mount_from`, a repository of the same registry this client placed the blob in
+    /// is mounted from (one request instead of an upload's two).
     // lifetime: `source` outlives the call (owned by the caller's frame).
     asio::awaitable<result<push_outcome>> push_blob(repository_ref repo, std::string digest,
                                                     std::int64_t size, blob_source& source,
@@ -250,6 +253,8 @@ private:
     client_counters counters_;
     std::map<std::string, std::shared_ptr<push_in_flight>> pushes_in_flight_;  ///< "repo@digest"
     std::set<std::string> blobs_placed_;  ///< "repo@digest" pushed by this client (bounded)
+    /// "registry@digest" → the first repository this client placed the blob in (bounded).
+    std::unordered_map<std::string, std::string> blob_homes_;
     std::set<std::string> without_referrers_api_;  ///< registries that answered 404
 };
 

@@ -410,5 +410,39 @@ TEST_F(RegistryClient, ConcurrentPushesOfOneBlobUploadItOnce) {
     EXPECT_EQ(*outcomes[0], reg::push_outcome::uploaded);
 }
 
+// The empty config again, now shared by many repositories: after the first upload, the
+// others of that registry mount it (one request instead of an upload's two).
+TEST_F(RegistryClient, ABlobThisClientPlacedIsMountedIntoOtherRepositories) {
+    const std::string bytes = "{\"placed\":\"once, then mounted\"}";
+    std::vector<net::result<reg::push_outcome>> outcomes;
+    run_client<int>(trusting_all(), [&](reg::registry_client& c) -> asio::awaitable<int> {
+        co_await push_and_record(c, repo(*tls_a, "client/home"), bytes, &outcomes);
+        co_await push_and_record(c, repo(*tls_a, "client/mounted-1"), bytes, &outcomes);
+        co_await push_and_record(c, repo(*tls_a, "client/mounted-2"), bytes, &outcomes);
+        // Another registry cannot mount from this one: an upload there.
+        co_await push_and_record(c, repo(*tls_b, "client/elsewhere"), bytes, &outcomes);
+        co_return 0;
+    });
+    ASSERT_EQ(outcomes.size(), 4u);
+    for (const auto& outcome : outcomes) {
+        ASSERT_TRUE(outcome.has_value()) << outcome.error().message();
+    }
+    EXPECT_EQ(*outcomes[0], reg::push_outcome::uploaded);
+    EXPECT_EQ(*outcomes[1], reg::push_outcome::mounted);
+    EXPECT_EQ(*outcomes[2], reg::push_outcome::mounted);
+    EXPECT_EQ(*outcomes[3], reg::push_outcome::uploaded);
+    auto log = tls_a->settled_access_log();
+    ASSERT_TRUE(log.has_value());
+    std::size_t mounts = 0;
+    for (const auto& line : *log) {
+        EXPECT_EQ(line.find("\"PUT /v2/client/mounted-"), std::string::npos) << line;
+        if (line.find("\"POST /v2/client/mounted-") != std::string::npos &&
+            line.find("from=client/home") != std::string::npos) {
+            ++mounts;
+        }
+    }
+    EXPECT_EQ(mounts, 2u);
+}
+
 }  // namespace
 }  // namespace hoist
