@@ -548,7 +548,7 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
         }
     }
     std::string repository = repo.repository;
-    auto flight = std::make_shared<push_in_flight>();
+    auto flight = std::make_shared<in_flight>();
     pushes_in_flight_.emplace(key, flight);
     auto pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
                                          std::move(mount_from));
@@ -924,6 +924,23 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
     int status = 404;
     std::string body;
     std::string content_type;
+    std::shared_ptr<in_flight> probe;  // set when this call asks whether the API exists
+    if (!without_referrers_api_.contains(repo.registry) &&
+        !with_referrers_api_.contains(repo.registry)) {
+        if (auto running = referrers_probes_.find(repo.registry);
+            running != referrers_probes_.end()) {
+            auto other = running->second;  // outlives its removal from the map
+            while (!other->finished) {
+                auto waited = co_await other->waiters.wait(until);
+                if (waited != wait_status::notified && !other->finished) {
+                    co_return fail(errc::timeout, what + ": waiting for the referrers API probe");
+                }
+            }
+        } else {
+            probe = std::make_shared<in_flight>();
+            referrers_probes_.emplace(repo.registry, probe);
+        }
+    }
     if (!without_referrers_api_.contains(repo.registry)) {
         registry_call call{"GET",
                            target,
@@ -932,6 +949,17 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
                            {scope_for(repo.repository, false)},
                            max_manifest_size};
         auto response = co_await session_.send(repo.registry, std::move(call), until);
+        if (response && response->status == 200) {
+            with_referrers_api_.insert(repo.registry);
+        } else if (response && response->status == 404) {
+            without_referrers_api_.insert(repo.registry);
+        }
+        if (probe) {
+            // Answered or not, the waiting calls go on: they find the verdict, or ask.
+            probe->finished = true;
+            referrers_probes_.erase(repo.registry);
+            probe->waiters.notify_all();
+        }
         if (!response) {
             co_return with_context(response.error(), what);
         }
@@ -940,9 +968,7 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
             body = std::move(response->body);
             content_type =
                 std::string(response->header("content-type").value_or(media_type::oci_index));
-        } else if (status == 404) {
-            without_referrers_api_.insert(repo.registry);
-        } else {
+        } else if (status != 404) {
             co_return status_failure(*response, what);
         }
     }

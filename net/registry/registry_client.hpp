@@ -214,7 +214,7 @@ public:
     const client_counters& counters() const { return counters_; }
 
 private:
-    struct push_in_flight {
+    struct in_flight {
         bool finished = false;
         bool succeeded = false;
         wait_list waiters;
@@ -251,11 +251,15 @@ private:
     registry_session& session_;
     registry_client_options options_;
     client_counters counters_;
-    std::map<std::string, std::shared_ptr<push_in_flight>> pushes_in_flight_;  ///< "repo@digest"
+    std::map<std::string, std::shared_ptr<in_flight>> pushes_in_flight_;  ///< "repo@digest"
     std::set<std::string> blobs_placed_;  ///< "repo@digest" pushed by this client (bounded)
     /// "registry@digest" → the first repository this client placed the blob in (bounded).
     std::unordered_map<std::string, std::string> blob_homes_;
     std::set<std::string> without_referrers_api_;  ///< registries that answered 404
+    std::set<std::string> with_referrers_api_;     ///< registries that answered 200
+    /// Registries whose first referrers request is on its way: other calls wait for its
+    /// answer rather than each asking whether the API exists.
+    std::map<std::string, std::shared_ptr<in_flight>> referrers_probes_;
 };
 
 }  // namespace hoist::net::registry

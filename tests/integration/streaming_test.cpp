@@ -3,6 +3,7 @@
 // protocols; abandoning one transfer resets only its stream; referrers are found through
 // the API or its tag fallback.
 #include "crypto/sha256.hpp"
+#include "engine/bounded.hpp"
 #include "net/registry/media_types.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/scripted_server.hpp"
@@ -259,6 +260,45 @@ TEST(Referrers, TheApiIsUsedWhereItExists) {
     for (const auto& r : server.requests()) {
         EXPECT_EQ(r.target.find("sha256-"), std::string::npos) << "fallback used: " << r.target;
     }
+}
+
+asio::awaitable<void> list_referrers(reg::registry_client& client, reg::repository_ref repo,
+                                     std::string digest, std::size_t* listed_empty) {
+    auto listed = co_await client.referrers(repo, digest, "", soon());
+    EXPECT_TRUE(listed.has_value()) << listed.error().message();
+    if (listed && listed->empty()) {
+        ++*listed_empty;
+    }
+}
+
+// Attestations of many images start at once; a registry without the API is asked whether
+// it has one once, not once per attestation started before the first 404 came back.
+TEST(Referrers, ConcurrentFirstCallsAskForTheApiOnce) {
+    testsupport::scripted_server server([&](const testsupport::scripted_request& r) {
+        if (r.target == "/v2/") {
+            return testsupport::reply(200, {}, "{}");
+        }
+        return testsupport::reply(404, {}, "");  // no API, no referrers tags
+    });
+    constexpr std::size_t calls = 5;
+    std::size_t listed_empty = 0;
+    const reg::repository_ref app{server.host_port(), "app"};
+    run_client<int>({}, [&](reg::registry_client& c) -> asio::awaitable<int> {
+        co_await engine::for_each_bounded(calls, calls, [&](std::size_t i) {
+            return list_referrers(c, app, "sha256:" + std::string(64, static_cast<char>('a' + i)),
+                                  &listed_empty);
+        });
+        co_return 0;
+    });
+    EXPECT_EQ(listed_empty, calls);
+    std::size_t api_requests = 0;
+    std::size_t tag_requests = 0;
+    for (const auto& r : server.requests()) {
+        api_requests += r.target.starts_with("/v2/app/referrers/") ? 1 : 0;
+        tag_requests += r.target.starts_with("/v2/app/manifests/sha256-") ? 1 : 0;
+    }
+    EXPECT_EQ(api_requests, 1u);
+    EXPECT_EQ(tag_requests, calls);
 }
 
 }  // namespace
