@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <optional>
 
 namespace hoist::engine {
 
@@ -24,6 +25,17 @@ asio::awaitable<void> worker(std::shared_ptr<shared_state> state) {
     while (state->next < state->count && !state->error) {
         std::size_t index = state->next++;
         co_await state->work(index);
+    }
+}
+
+// lifetime: both pointers belong to for_each_bounded_checked's frame, which awaits every
+// worker.
+asio::awaitable<void> run_noting_failure(
+    const std::function<asio::awaitable<net::result<void>>(std::size_t)>* work, std::size_t index,
+    std::optional<net::failure>* first_failure) {
+    auto done = co_await (*work)(index);
+    if (!done && !*first_failure) {
+        *first_failure = done.error();
     }
 }
 
@@ -52,6 +64,19 @@ asio::awaitable<void> for_each_bounded(std::size_t count, std::size_t width,
     if (state->error) {
         std::rethrow_exception(state->error);
     }
+}
+
+asio::awaitable<net::result<void>> for_each_bounded_checked(
+    std::size_t count, std::size_t width,
+    std::function<asio::awaitable<net::result<void>>(std::size_t)> work) {
+    std::optional<net::failure> first_failure;
+    co_await for_each_bounded(count, width, [&work, &first_failure](std::size_t i) {
+        return run_noting_failure(&work, i, &first_failure);
+    });
+    if (first_failure) {
+        co_return *first_failure;
+    }
+    co_return net::result<void>{};
 }
 
 }  // namespace hoist::engine

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "net/asio.hpp"
+#include "net/error.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -15,5 +16,11 @@ namespace hoist::engine {
 /// an exception escaping it is a bug and is rethrown here after the others finish.
 asio::awaitable<void> for_each_bounded(std::size_t count, std::size_t width,
                                        std::function<asio::awaitable<void>(std::size_t)> work);
+
+/// The same for work that can fail: every item still runs (one failure says nothing of
+/// the others, and what they do is idempotent), and the first failure is returned.
+asio::awaitable<net::result<void>> for_each_bounded_checked(
+    std::size_t count, std::size_t width,
+    std::function<asio::awaitable<net::result<void>>(std::size_t)> work);
 
 }  // namespace hoist::engine

@@ -166,24 +166,9 @@ private:
         for (const auto& layer : manifest.layers) {
             blobs.push_back(&layer);
         }
-        std::optional<net::failure> first_failure;
-        co_await for_each_bounded(blobs.size(), options_.parallel_blobs,
-                                  [this, &blobs, &first_failure](std::size_t i) {
-                                      return copy_blob_noting_failure(blobs[i], &first_failure);
-                                  });
-        if (first_failure) {
-            co_return *first_failure;
-        }
-        co_return result<void>{};
-    }
-
-    // lifetime: both pointers belong to copy_blobs' frame, which awaits every worker.
-    asio::awaitable<void> copy_blob_noting_failure(const reg::descriptor* blob,
-                                                   std::optional<net::failure>* first_failure) {
-        auto r = co_await copy_blob(*blob);
-        if (!r && !*first_failure) {
-            *first_failure = r.error();
-        }
+        co_return co_await for_each_bounded_checked(
+            blobs.size(), options_.parallel_blobs,
+            [this, &blobs](std::size_t i) { return copy_blob(*blobs[i]); });
     }
 
     asio::awaitable<result<void>> copy_blob(const reg::descriptor& blob) {

@@ -112,15 +112,17 @@ public:
         // Even a failed edge may have written some of its tags.
         const auto& set = *run.plan->edges;
         for (std::size_t i = 0; i < set.edges.size(); ++i) {
-            if (run.plan->decisions[i].outcome != edge_outcome::promote) {
+            const auto& decision = run.plan->decisions[i];
+            if (decision.outcome != edge_outcome::promote || decision.missing_tags.empty()) {
                 continue;
             }
             auto destination =
                 net::registry::parse_repository_ref(set.destination_path(set.edges[i]));
-            for (const auto& tag : run.plan->decisions[i].missing_tags) {
-                if (destination) {
-                    run.plan->tags.wrote(*destination, tag);
-                }
+            if (!destination) {
+                continue;  // Plan could not have listed it either
+            }
+            for (const auto& tag : decision.missing_tags) {
+                run.plan->tags.wrote(*destination, tag);
             }
         }
         const auto& c = run.promoted->counts;

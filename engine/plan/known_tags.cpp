@@ -4,8 +4,8 @@
 namespace hoist::engine {
 
 void known_tags::listed(const net::registry::repository_ref& repository,
-                        const std::vector<std::string>& tags) {
-    tags_[repository.to_string()].insert(tags.begin(), tags.end());
+                        std::unordered_set<std::string> tags) {
+    tags_[repository.to_string()] = std::move(tags);
 }
 
 void known_tags::wrote(const net::registry::repository_ref& repository, const std::string& tag) {

@@ -14,7 +14,6 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
-#include <vector>
 
 namespace hoist::engine {
 
@@ -23,7 +22,7 @@ public:
     /// The complete listing of `repository`; empty when the registry has no such
     /// repository.
     void listed(const net::registry::repository_ref& repository,
-                const std::vector<std::string>& tags);
+                std::unordered_set<std::string> tags);
     /// `tag` may exist from now on, whether or not the write went through.
     void wrote(const net::registry::repository_ref& repository, const std::string& tag);
     /// True only when `repository` was listed and `tag` was neither listed nor written.

@@ -176,13 +176,14 @@ private:
             [this, &queries](std::size_t i) { return head_one(this, &queries[i]); });
     }
 
-    void record_destination_tags(known_tags& known) const {
+    /// Hands the destination listings over to `known`: the last use of the inventories.
+    void record_destination_tags(known_tags& known) {
         std::unordered_set<std::uint32_t> recorded;
         for (const auto& edge : edges_.edges) {
-            const auto& inventory = repositories_[edge.destination_repository];
+            auto& inventory = repositories_[edge.destination_repository];
             bool complete = inventory.status == state::listed || inventory.status == state::absent;
             if (complete && recorded.insert(edge.destination_repository).second) {
-                known.listed(*inventory.ref, {inventory.tags.begin(), inventory.tags.end()});
+                known.listed(*inventory.ref, std::move(inventory.tags));
             }
         }
     }

@@ -233,16 +233,6 @@ public:
         }
     }
 
-    static asio::awaitable<void> ensure_blob_noting(promoter* self, image_job* job,
-                                                    const reg::repository_ref* destination,
-                                                    const reg::descriptor* blob,
-                                                    std::optional<net::failure>* failure) {
-        auto placed = co_await self->ensure_blob(*job, *destination, *blob);
-        if (!placed && !*failure) {
-            *failure = placed.error();
-        }
-    }
-
 private:
     void group_images() {
         std::map<std::pair<std::uint32_t, std::string_view>, std::size_t> job_of;
@@ -360,15 +350,13 @@ private:
         }
         const manifest_node& top = job.graph.manifests.back();
         if (!decision.digest_present) {
-            std::optional<net::failure> failure;
             const auto& blobs = job.graph.blobs;
-            co_await for_each_bounded(blobs.size(), blobs.size(),
-                                      [this, &job, &destination, &blobs, &failure](std::size_t i) {
-                                          return ensure_blob_noting(this, &job, &*destination,
-                                                                    &blobs[i], &failure);
-                                      });
-            if (failure) {
-                co_return *failure;
+            auto placed = co_await for_each_bounded_checked(
+                blobs.size(), blobs.size(), [this, &job, &destination, &blobs](std::size_t i) {
+                    return ensure_blob(job, *destination, blobs[i]);
+                });
+            if (!placed) {
+                co_return placed.error();
             }
             for (std::size_t i = 0; i + 1 < job.graph.manifests.size(); ++i) {
                 const auto& child = job.graph.manifests[i];

@@ -21,11 +21,7 @@ namespace {
 constexpr std::string_view dsse_layer_media_type = "application/vnd.dsse.envelope.v1+json";
 
 std::string attestation_tag(std::string_view digest) {
-    std::string tag(digest);
-    if (auto colon = tag.find(':'); colon != std::string::npos) {
-        tag[colon] = '-';
-    }
-    return tag + ".att";
+    return reg::digest_as_tag(digest) + ".att";
 }
 
 bool is_bundle_media_type(std::string_view media_type) {

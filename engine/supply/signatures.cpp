@@ -26,11 +26,7 @@ std::string layer_key(const crypto::signature_layer& layer) {
 }  // namespace
 
 std::string signature_tag(std::string_view digest) {
-    std::string tag(digest);
-    if (auto colon = tag.find(':'); colon != std::string::npos) {
-        tag[colon] = '-';
-    }
-    return tag + ".sig";
+    return reg::digest_as_tag(digest) + ".sig";
 }
 
 asio::awaitable<net::result<std::string>> read_small_blob(reg::registry_client& client,
@@ -68,21 +64,17 @@ asio::awaitable<net::result<void>> push_small_blobs(reg::registry_client& client
                                                     const reg::repository_ref& repo,
                                                     std::vector<std::string> blobs,
                                                     const std::string& what, net::deadline until) {
-    std::optional<net::failure> first_failure;
-    co_await for_each_bounded(
-        blobs.size(), blobs.size(), [&](std::size_t i) -> asio::awaitable<void> {
+    co_return co_await for_each_bounded_checked(
+        blobs.size(), blobs.size(), [&](std::size_t i) -> asio::awaitable<net::result<void>> {
             std::string digest = crypto::digest_of(blobs[i]);
             auto size = static_cast<std::int64_t>(blobs[i].size());
             reg::memory_blob_source source(blobs[i]);
             auto pushed = co_await client.push_blob(repo, digest, size, source, until);
-            if (!pushed && !first_failure) {
-                first_failure = net::with_context(pushed.error(), what + ": blob " + digest);
+            if (!pushed) {
+                co_return net::with_context(pushed.error(), what + ": blob " + digest);
             }
+            co_return net::result<void>{};
         });
-    if (first_failure) {
-        co_return *first_failure;
-    }
-    co_return net::result<void>{};
 }
 
 asio::awaitable<net::result<std::optional<crypto::signature_manifest>>> read_signature_manifest(

@@ -360,16 +360,13 @@ bool note_tag_write(promotion_run& run, const reg::repository_ref& repo, const s
     return absent;
 }
 
-std::string referrers_tag(const std::string& digest) {
-    return "sha256-" + hex_of(digest);
-}
-
 /// What Sign and Attest know of `digest` in `repo` without asking: whether its referrers
-/// tag exists, and its descriptor when Promote read the manifest.
+/// tag exists, and its descriptor when Promote read the manifest. Records the referrers
+/// tag as written, since the caller is about to attach.
 attach_hints attach_hints_for(promotion_run& run, const reg::repository_ref& repo,
                               const std::string& digest) {
     attach_hints hints;
-    hints.referrers_tag_absent = note_tag_write(run, repo, referrers_tag(digest));
+    hints.referrers_tag_absent = note_tag_write(run, repo, reg::digest_as_tag(digest));
     if (run.promoted) {
         if (auto facts = run.promoted->manifests.find(digest);
             facts != run.promoted->manifests.end()) {
@@ -487,19 +484,11 @@ private:
         }
         // Each target has a `.sig` tag of its own: an index and its children are signed
         // side by side.
-        std::optional<net::failure> first_failure;
-        co_await for_each_bounded(
-            targets.size(), targets.size(), [&](std::size_t t) -> asio::awaitable<void> {
-                auto signed_target = co_await sign_target(run, signer, group, *repo, targets[t],
-                                                          t == 0, annotations, claimed);
-                if (!signed_target && !first_failure) {
-                    first_failure = signed_target.error();
-                }
+        co_return co_await for_each_bounded_checked(
+            targets.size(), targets.size(), [&](std::size_t t) {
+                return sign_target(run, signer, group, *repo, targets[t], t == 0, annotations,
+                                   claimed);
             });
-        if (first_failure) {
-            co_return *first_failure;
-        }
-        co_return net::result<void>{};
     }
 
     static asio::awaitable<net::result<void>> sign_target(

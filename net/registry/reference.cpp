@@ -186,4 +186,12 @@ std::string api_host(std::string_view registry) {
     return std::string(registry);
 }
 
+std::string digest_as_tag(std::string_view digest) {
+    std::string tag(digest);
+    if (auto colon = tag.find(':'); colon != std::string::npos) {
+        tag[colon] = '-';
+    }
+    return tag;
+}
+
 }  // namespace hoist::net::registry

@@ -48,5 +48,8 @@ std::string api_host(std::string_view registry);
 bool is_valid_repository(std::string_view name);
 /// Whether `tag` is a valid tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
 bool is_valid_tag(std::string_view tag);
+/// A digest as a tag, ':' become '-' ("sha256-<hex>"): the referrers API's fallback tag,
+/// and the stem of cosign's `.sig` and `.att` tags.
+std::string digest_as_tag(std::string_view digest);
 
 }  // namespace hoist::net::registry

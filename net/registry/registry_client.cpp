@@ -308,7 +308,7 @@ asio::awaitable<result<std::string>> registry_client::attach_referrer(
 asio::awaitable<result<void>> registry_client::add_to_referrers_tag(
     repository_ref repo, const std::string& subject_digest, const descriptor& entry, deadline until,
     std::optional<std::vector<descriptor>> known_entries) {
-    std::string tag = "sha256-" + subject_digest.substr(subject_digest.find(':') + 1);
+    std::string tag = digest_as_tag(subject_digest);
     std::vector<descriptor> listed;
     if (known_entries) {
         listed = std::move(*known_entries);
@@ -974,7 +974,7 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
     }
     if (status == 404) {
         // No referrers API here: the fallback tag `sha256-<hex>` holds an index of them.
-        std::string fallback_tag = "sha256-" + digest.substr(digest.find(':') + 1);
+        std::string fallback_tag = digest_as_tag(digest);
         auto index = co_await get_manifest(repo, fallback_tag, until);
         if (!index) {
             if (index.error().is(errc::not_found)) {
