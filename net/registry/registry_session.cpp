@@ -205,8 +205,11 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
         co_return result<void>{};
     }
     if (response->status != 401) {
-        co_return status_failure(*response,
-                                 "registry " + state.name + " does not serve the /v2/ API");
+        // Where the answer came from (after a TLS probe, the plain retry or not) tells a
+        // refusal of the probe from the registry's own answer.
+        co_return status_failure(*response, "registry " + state.name +
+                                                " does not serve the /v2/ API (asked at " +
+                                                where.to_string() + "/v2/)");
     }
     auto header = response->header("www-authenticate");
     if (!header) {

@@ -91,6 +91,11 @@ std::string describe(const fault_proxy& proxy) {
     for (const auto& line : proxy.fault_log()) {
         out += "\n  " + line;
     }
+    out += "\ntraffic (first 20 events):";
+    auto traffic = proxy.traffic_log();
+    for (std::size_t i = 0; i < traffic.size() && i < 20; ++i) {
+        out += "\n  " + traffic[i];
+    }
     return out + "\n";
 }
 

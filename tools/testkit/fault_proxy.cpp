@@ -181,9 +181,15 @@ net::http_response error_response(int status, std::string_view code, std::string
 }
 
 struct session {
-    explicit session(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+    session(tcp::socket s, std::size_t number)
+        : socket(std::move(s)), timer(socket.get_executor()), id(number) {
+        boost::system::error_code ignored;
+        peer_port = socket.remote_endpoint(ignored).port();
+    }
     tcp::socket socket;
     asio::steady_timer timer;  // stalls wait on it, so stop() can end them
+    std::size_t id;            // in accept order, for the traffic log
+    std::uint16_t peer_port = 0;
 };
 
 // Closes with an RST instead of a FIN, like a registry or balancer that crashed: the
@@ -255,6 +261,7 @@ struct fault_proxy::impl {
 
     fault_kind decide(const std::string& method, const std::string& target);
     void note(fault_kind kind, const std::string& method, const std::string& target);
+    void trace(const session* s, std::string event);
     std::string rewrite_location(std::string_view value) const;
     std::string render(const net::http_response& response, bool head_request, bool closing) const;
 
@@ -278,7 +285,9 @@ struct fault_proxy::impl {
     std::atomic<std::size_t> upstream_refusals{0};
     std::atomic<std::size_t> refused{0};
     mutable std::mutex log_mutex;
-    std::deque<std::string> log;  // guarded by log_mutex
+    std::deque<std::string> log;      // guarded by log_mutex
+    std::deque<std::string> traffic;  // guarded by log_mutex
+    std::size_t accepted = 0;         // the io thread's alone
 
     // The io thread's alone.
     generator random;
@@ -344,6 +353,15 @@ void fault_proxy::impl::note(fault_kind kind, const std::string& method,
     }
 }
 
+void fault_proxy::impl::trace(const session* s, std::string event) {
+    std::lock_guard lock(log_mutex);
+    traffic.push_back("connection " + std::to_string(s->id) + " (client port " +
+                      std::to_string(s->peer_port) + "): " + std::move(event));
+    if (traffic.size() > fault_log_limit) {
+        traffic.pop_front();
+    }
+}
+
 std::string fault_proxy::impl::rewrite_location(std::string_view value) const {
     // The registry builds absolute URLs from the :authority it was asked with, which is
     // the upstream's; the client must come back through the proxy instead.
@@ -399,6 +417,7 @@ std::string fault_proxy::impl::render(const net::http_response& response, bool h
 }
 
 asio::awaitable<bool> fault_proxy::impl::write(session* s, std::string text) {
+    trace(s, "writes " + text.substr(0, text.find('\r')));
     auto [error, written] =
         co_await asio::async_write(s->socket, asio::buffer(text), net::use_nothrow);
     (void)written;
@@ -497,9 +516,16 @@ asio::awaitable<void> fault_proxy::impl::serve_requests(session* s) {
     auto [first_error, first] =
         co_await s->socket.async_read_some(buffer.prepare(4096), net::use_nothrow);
     if (first_error) {
+        trace(s, "closed before a byte: " + first_error.message());
         co_return;
     }
     buffer.commit(first);
+    char first_byte[8];
+    std::snprintf(
+        first_byte, sizeof first_byte, "0x%02x",
+        first > 0 ? static_cast<unsigned char>(static_cast<const char*>(buffer.data().data())[0])
+                  : 0u);
+    trace(s, "first read " + std::to_string(first) + " bytes, starting " + first_byte);
     if (first > 0 && static_cast<const char*>(buffer.data().data())[0] == '\x16') {
         // A TLS ClientHello: answer as a plain-HTTP registry does, so clients fall back.
         refused.fetch_add(1);
@@ -575,7 +601,7 @@ asio::awaitable<void> fault_proxy::impl::accept_loop() {
             co_await backoff.async_wait(net::use_nothrow);
             continue;
         }
-        auto s = std::make_shared<session>(std::move(socket));
+        auto s = std::make_shared<session>(std::move(socket), ++accepted);
         asio::co_spawn(io, serve(std::move(s)), abort_on_exception);
     }
 }
@@ -717,6 +743,11 @@ std::size_t fault_proxy::requests() const {
 std::vector<std::string> fault_proxy::fault_log() const {
     std::lock_guard lock(impl_->log_mutex);
     return {impl_->log.begin(), impl_->log.end()};
+}
+
+std::vector<std::string> fault_proxy::traffic_log() const {
+    std::lock_guard lock(impl_->log_mutex);
+    return {impl_->traffic.begin(), impl_->traffic.end()};
 }
 
 }  // namespace hoist::testkit

@@ -123,6 +123,9 @@ public:
     std::size_t requests() const;
     /// The last faulted requests (up to 1000), oldest first: "reset_after PUT /v2/…".
     std::vector<std::string> fault_log() const;
+    /// Per connection, in order: its first bytes and every response head written (the
+    /// last 1000 events), to tell which connection got what when a client is confused.
+    std::vector<std::string> traffic_log() const;
 
     struct impl;
 
