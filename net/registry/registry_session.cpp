@@ -160,6 +160,9 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
     int attempts = std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
     auto request_timeout = budget_ ? budget_->limits().request_timeout : options_.request_timeout;
     bool scheme_settled = !plain_allowed;
+    // Set once the registry is known to speak TLS although a handshake failed: that
+    // failure was the moment's (an overloaded server dropping it), so it is retried.
+    bool tls_failure_is_transient = false;
     result<http_response> response = fail(errc::timeout, "registry " + state.name);
     for (int attempt = 0; attempt < attempts; ++attempt) {
         auto attempt_deadline = until.within(request_timeout);
@@ -175,7 +178,13 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
             plain.scheme = "http";
             ping.target.where = plain;
             auto plain_response = co_await http_.send(ping, attempt_deadline, 64u << 10);
-            if (plain_response) {
+            if (plain_response && plain_response->status == 400) {
+                // A registry answers GET /v2/ with 200 or 401; 400 is what a TLS server
+                // (Go's, docker-registry's) says to plain text on its port. So this one
+                // speaks TLS and the handshake failure above is the thing to retry.
+                scheme_settled = true;
+                tls_failure_is_transient = true;
+            } else if (plain_response) {
                 where = plain;
                 response = std::move(plain_response);
             }
@@ -185,7 +194,11 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
         }
         bool last = attempt + 1 == attempts || until.expired();
         if (!response) {
-            if (is_transient(response.error()) && !last) {
+            bool transient =
+                is_transient(response.error()) ||
+                (tls_failure_is_transient && (response.error().is(errc::tls_handshake_failed) ||
+                                              response.error().is(errc::protocol_error)));
+            if (transient && !last) {
                 co_await sleep_for(backoff_delay(attempt, nullptr), until);
                 continue;
             }
@@ -198,7 +211,11 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
         break;
     }
     if (!response) {
-        co_return with_context(response.error(), "registry " + state.name + " unreachable");
+        failure why = with_context(response.error(), "registry " + state.name + " unreachable");
+        if (tls_failure_is_transient) {
+            why.detail += " (it answers plain http with HTTP 400, so it does speak TLS)";
+        }
+        co_return why;
     }
     state.where = where;
     if (response->status == 200) {

@@ -63,6 +63,7 @@ struct h2_test_server::impl : impl_hooks {
     std::thread thread;
     std::string ca_path;
     std::size_t accepted = 0;
+    std::size_t handshakes_started = 0;
 
     static connection_state& state(void* user) { return *static_cast<connection_state*>(user); }
 
@@ -164,6 +165,29 @@ struct h2_test_server::impl : impl_hooks {
 
     asio::awaitable<void> serve(tcp::socket socket, std::size_t number) {
         auto nothrow = asio::as_tuple(asio::use_awaitable);
+        char first = 0;
+        auto [peek_error, peeked] = co_await socket.async_receive(
+            asio::buffer(&first, 1), tcp::socket::message_peek, nothrow);
+        if (peek_error || peeked == 0) {
+            co_return;
+        }
+        if (first != '\x16') {
+            // What Go's net/http answers on a TLS port to a request in plain text.
+            std::string refusal =
+                "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+            co_await asio::async_write(socket, asio::buffer(refusal), nothrow);
+            co_return;
+        }
+        bool drop = false;
+        {
+            std::lock_guard lock(mutex);
+            drop = ++handshakes_started <= options.drop_handshakes;
+        }
+        if (drop) {
+            std::vector<char> hello(4096);
+            co_await socket.async_read_some(asio::buffer(hello), nothrow);
+            co_return;
+        }
         asio::ssl::stream<tcp::socket> stream(std::move(socket), tls);
         auto [handshake_error] =
             co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /// An HTTP/2 server over TLS on 127.0.0.1 that answers with a script, for what the real
 /// registry will not do on demand: GOAWAY in the middle of a burst, a response that
-/// never comes, a reset stream. It runs on its own thread.
+/// never comes, a reset stream. Like Go's TLS servers (docker-registry among them), it
+/// answers a plain-HTTP request with 400. It runs on its own thread.
 #pragma once
 
 #include "net/http_types.hpp"
@@ -41,6 +42,9 @@ struct h2_server_options {
     /// On the first connection only: after this many requests, stop reading and writing
     /// altogether (a peer that hangs without closing).
     std::optional<std::size_t> freeze_after;
+    /// The first this many connections that start a TLS handshake are closed as soon as
+    /// their ClientHello arrives (a registry that drops handshakes while overloaded).
+    std::size_t drop_handshakes = 0;
 };
 
 class h2_test_server {
