@@ -128,8 +128,15 @@ asio::awaitable<result<void>> tls_stream::handshake() {
         if (r == 1) {
             co_return result<void>{};
         }
-        if (SSL_get_error(ssl_.get(), r) != SSL_ERROR_WANT_READ) {
-            co_return fail(errc::tls_handshake_failed, failure_text(r, "TLS handshake"));
+        int code = SSL_get_error(ssl_.get(), r);
+        if (code != SSL_ERROR_WANT_READ) {
+            // The stream ending without an alert is the peer going away (an overloaded
+            // server drops connections), which another connection may not meet; an alert
+            // or bytes that are not TLS are a refusal that will not change.
+            errc why = code == SSL_ERROR_SYSCALL || code == SSL_ERROR_ZERO_RETURN
+                           ? errc::connection_closed
+                           : errc::tls_handshake_failed;
+            co_return fail(why, failure_text(r, "TLS handshake"));
         }
         if (auto filled = co_await fill(); !filled) {
             co_return filled.error();

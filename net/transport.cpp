@@ -90,8 +90,11 @@ asio::awaitable<result<std::unique_ptr<transport::impl>>> connect_unbounded(orig
                                " (trust its CA with --ca-file or certs.d/" + where.host + ":" +
                                std::to_string(where.port) + "/ca.crt)");
         }
-        co_return fail(errc::tls_handshake_failed, "TLS handshake with " + where.to_string() +
-                                                       " failed: " + handshake.error().detail);
+        // A connection lost in the handshake stays a lost connection: retried like one.
+        errc why = handshake.error().is(errc::connection_closed) ? errc::connection_closed
+                                                                 : errc::tls_handshake_failed;
+        co_return fail(why, "TLS handshake with " + where.to_string() +
+                                " failed: " + handshake.error().detail);
     }
     const std::uint8_t* protocol = nullptr;
     unsigned protocol_size = 0;

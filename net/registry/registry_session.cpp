@@ -160,9 +160,8 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
     int attempts = std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
     auto request_timeout = budget_ ? budget_->limits().request_timeout : options_.request_timeout;
     bool scheme_settled = !plain_allowed;
-    // Set once the registry is known to speak TLS although a handshake failed: that
-    // failure was the moment's (an overloaded server dropping it), so it is retried.
-    bool tls_failure_is_transient = false;
+    // Set once the registry is known to speak TLS although a handshake failed.
+    bool speaks_tls = false;
     result<http_response> response = fail(errc::timeout, "registry " + state.name);
     for (int attempt = 0; attempt < attempts; ++attempt) {
         auto attempt_deadline = until.within(request_timeout);
@@ -181,9 +180,9 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
             if (plain_response && plain_response->status == 400) {
                 // A registry answers GET /v2/ with 200 or 401; 400 is what a TLS server
                 // (Go's, docker-registry's) says to plain text on its port. So this one
-                // speaks TLS and the handshake failure above is the thing to retry.
+                // speaks TLS, and the handshake failure above stands (retried if transient).
                 scheme_settled = true;
-                tls_failure_is_transient = true;
+                speaks_tls = true;
             } else if (plain_response) {
                 where = plain;
                 response = std::move(plain_response);
@@ -194,11 +193,7 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
         }
         bool last = attempt + 1 == attempts || until.expired();
         if (!response) {
-            bool transient =
-                is_transient(response.error()) ||
-                (tls_failure_is_transient && (response.error().is(errc::tls_handshake_failed) ||
-                                              response.error().is(errc::protocol_error)));
-            if (transient && !last) {
+            if (is_transient(response.error()) && !last) {
                 co_await sleep_for(backoff_delay(attempt, nullptr), until);
                 continue;
             }
@@ -212,7 +207,7 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
     }
     if (!response) {
         failure why = with_context(response.error(), "registry " + state.name + " unreachable");
-        if (tls_failure_is_transient) {
+        if (speaks_tls) {
             why.detail += " (it answers plain http with HTTP 400, so it does speak TLS)";
         }
         co_return why;

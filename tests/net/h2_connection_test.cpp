@@ -3,6 +3,7 @@
 // server: GOAWAY in the middle of a burst, a response that never comes, a reset stream.
 #include "net/http_client.hpp"
 #include "tests/support/h2_test_server.hpp"
+#include "tests/support/scripted_server.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/detached.hpp>
@@ -15,6 +16,7 @@ using testsupport::h2_request;
 using testsupport::h2_response;
 using testsupport::h2_server_options;
 using testsupport::h2_test_server;
+using testsupport::scripted_server;
 
 struct outcome {
     std::string path;
@@ -82,6 +84,44 @@ TEST(H2Connection, GoawayRetriesUnprocessedRequestsOnANewConnection) {
     // No request was processed twice: the server saw each path once.
     auto seen = server.requests();
     EXPECT_EQ(seen.size(), 6u);
+}
+
+TEST(H2Connection, HandshakeThePeerDropsIsALostConnectionNotARefusal) {
+    h2_server_options options;
+    options.drop_handshakes = 1;
+    h2_test_server server(echo_path, options);
+    auto first = fetch_all({}, server, {{"/a", std::chrono::seconds(10)}});
+    ASSERT_FALSE(first[0].response.has_value());
+    // Transient, so the registry layer retries it; a refusal by alert would not be.
+    EXPECT_TRUE(first[0].response.error().is(errc::connection_closed))
+        << first[0].response.error().message();
+    EXPECT_TRUE(is_transient(first[0].response.error()));
+    auto second = fetch_all({}, server, {{"/a", std::chrono::seconds(10)}});
+    ASSERT_TRUE(second[0].response.has_value()) << second[0].response.error().message();
+    EXPECT_EQ(second[0].response->body, "body of /a");
+}
+
+TEST(H2Connection, PlainTextAnswerToTheHandshakeIsARefusal) {
+    // A plain-http server answers a ClientHello with an HTTP error: that is no TLS peer,
+    // and trying again will not make it one.
+    scripted_server plain(
+        [](const testsupport::scripted_request&) { return testsupport::reply(400); });
+    asio::io_context io;
+    http_client client(io.get_executor(), {});
+    outcome got;
+    asio::co_spawn(io,
+                   fetch(client, parse_url("https://" + plain.host_port() + "/v2/").value(),
+                         deadline::from_now(std::chrono::seconds(10)), &got),
+                   [&](std::exception_ptr e) {
+                       if (e) {
+                           std::rethrow_exception(e);
+                       }
+                       asio::co_spawn(io, client.shutdown(), asio::detached);
+                   });
+    io.run();
+    ASSERT_FALSE(got.response.has_value());
+    EXPECT_TRUE(got.response.error().is(errc::tls_handshake_failed))
+        << got.response.error().message();
 }
 
 TEST(H2Connection, StalledResponseTimesOutAloneAndItsStreamIsReset) {
