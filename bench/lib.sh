@@ -45,3 +45,6 @@ measure() {
 }
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
+
+# median NUMBER...: the middle value (the lower middle of an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }

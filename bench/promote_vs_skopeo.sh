@@ -9,6 +9,9 @@
 #                                            one base layer shared
 #   WORKLOAD=w2 bench/promote_vs_skopeo.sh   8 images x 4 layers x 64 MiB
 #   TOOLS="hoist skopeo" (default), "skopeo hoist" (the other order) or one of them.
+#   ROUNDS=N repeats the comparison N times (every other round in the reverse order), each
+#   into fresh destination registries, and prints the median ratios: single runs of W2
+#   differ by several hundredths.
 #   HOIST_PREFIX="perf record -g -o /tmp/hoist.perf" runs hoist's first run under a profiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,7 @@ configure_and_build build/release Release -DHOIST_BENCH=ON >/dev/null
 
 workload=${WORKLOAD:-w1}
 tools=${TOOLS:-hoist skopeo}
+rounds=${ROUNDS:-1}
 work=$(mktemp -d)
 trap 'stop_registries; rm -rf "$work"' EXIT
 
@@ -110,9 +114,25 @@ run_tool() {
 echo "== $images images; each tool into a fresh destination registry"
 printf '%-7s %8s %8s %10s %14s %8s %8s %10s\n' tool "wall s" "cpu s" "reg cpu s" \
     "reg cpu/image" "busy" "RSS MiB" "rerun s"
-for tool in $tools; do
-    run_tool "$tool" 1
+wall_ratios=()
+cpu_ratios=()
+for round in $(seq "$rounds"); do
+    order=$tools
+    if [ $((round % 2)) = 0 ]; then
+        # Every other round in the reverse order: whoever runs first meets other leftovers
+        # of the staging push and the previous round.
+        order=$(echo "$tools" | awk '{for (i = NF; i > 0; i--) printf "%s ", $i}')
+    fi
+    hoist_wall="" skopeo_wall=""
+    for tool in $order; do
+        run_tool "$tool" "$round"
+    done
+    if [ -n "$hoist_wall" ] && [ -n "$skopeo_wall" ]; then
+        wall_ratios+=("$(ratio "$hoist_wall" "$skopeo_wall")")
+        cpu_ratios+=("$(ratio "$hoist_cpu" "$skopeo_cpu")")
+        echo "hoist / skopeo: wall ${wall_ratios[-1]}, cpu ${cpu_ratios[-1]}, registry cpu $(ratio "$hoist_registry" "$skopeo_registry"), no-op rerun $(ratio "$hoist_rerun" "$skopeo_rerun")"
+    fi
 done
-if [ -n "${hoist_wall:-}" ] && [ -n "${skopeo_wall:-}" ]; then
-    echo "hoist / skopeo: wall $(ratio "$hoist_wall" "$skopeo_wall"), cpu $(ratio "$hoist_cpu" "$skopeo_cpu"), registry cpu $(ratio "$hoist_registry" "$skopeo_registry"), no-op rerun $(ratio "$hoist_rerun" "$skopeo_rerun")"
+if [ "${#wall_ratios[@]}" -gt 1 ]; then
+    echo "median of ${#wall_ratios[@]} rounds: wall $(median "${wall_ratios[@]}"), cpu $(median "${cpu_ratios[@]}")"
 fi
