@@ -214,9 +214,11 @@ public:
     const client_counters& counters() const { return counters_; }
 
 private:
+    /// Work one call does for all that ask the same meanwhile (a blob push, the referrers
+    /// API probe); the others wait for `finished`.
     struct in_flight {
         bool finished = false;
-        bool succeeded = false;
+        bool succeeded = false;  ///< pushes only: a probe's verdict is in the API sets
         wait_list waiters;
     };
     asio::awaitable<result<push_outcome>> push_blob_now(repository_ref repo, std::string digest,
