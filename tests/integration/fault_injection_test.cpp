@@ -91,7 +91,8 @@ std::string describe(const fault_proxy& proxy) {
     for (const auto& line : proxy.fault_log()) {
         out += "\n  " + line;
     }
-    out += "\ntraffic (first 20 events):";
+    // The proxy keeps the last 1000 events; a Setup mix-up is among the first of a run.
+    out += "\ntraffic (the first 20 events kept):";
     auto traffic = proxy.traffic_log();
     for (std::size_t i = 0; i < traffic.size() && i < 20; ++i) {
         out += "\n  " + traffic[i];

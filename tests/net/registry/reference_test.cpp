@@ -75,5 +75,14 @@ TEST(ImageRef, AcceptsSeparators) {
     }
 }
 
+TEST(DigestAsTag, ColonBecomesADashAndTheResultIsAValidTag) {
+    std::string digest = "sha256:" + std::string(64, 'e');
+    std::string tag = digest_as_tag(digest);
+    EXPECT_EQ(tag, "sha256-" + std::string(64, 'e'));
+    EXPECT_TRUE(is_valid_tag(tag));
+    EXPECT_TRUE(is_valid_tag(tag + ".sig"));
+    EXPECT_EQ(digest_as_tag("sha512:ab"), "sha512-ab");
+}
+
 }  // namespace
 }  // namespace hoist::net::registry
