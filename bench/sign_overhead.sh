@@ -16,7 +16,8 @@
 # is read:
 #   Sign, legacy: upload the payload layer and the config (2 each), put the manifest: 5.
 #   Sign, bundle, and Attest: upload the bundle (2), put the referrer manifest, put the
-#   referrers index: 4 (the empty config is one blob for all and amortises to nothing).
+#   referrers index: 4; and once per destination repository, the empty config (one blob
+#   for all) mounted into it.
 #   Sign also reads the staging image's .sig once per promoted image (not per child),
 #   to carry its signatures: that adds digests/signatures to its minimum.
 set -euo pipefail
@@ -91,9 +92,14 @@ attestations = signed["supply"]["attestations"]
 print(f"signatures written {signatures['written']} (of {signatures['digests']} digests), "
       f"attestations written {attestations['written']}")
 staging_reads = signatures["digests"] / max(signatures["written"], 1)
+# The empty config reaches each repository in whichever phase writes a bundle there first.
+repositories = len({e["destination"] for e in signed["plan"]["edges"]})
 for name, count, minimum in (
-        ("sign", signatures["written"], (5 if fmt == "legacy" else 4) + staging_reads),
-        ("attest", attestations["written"], 4)):
+        ("sign", signatures["written"], (5 if fmt == "legacy" else
+                                         4 + repositories / max(signatures["written"], 1))
+         + staging_reads),
+        ("attest", attestations["written"],
+         4 + (repositories / max(attestations["written"], 1) if fmt == "legacy" else 0))):
     p = phase(signed, name)
     per = p["http_requests"] / count if count else float("nan")
     print(f"  {name}: {p['http_requests']} requests, {per:.2f} per signed digest "

@@ -208,7 +208,8 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
     net::deadline until, attach_hints hints) {
     std::vector<reg::descriptor> referrers;
     if (!hints.referrers_tag_absent || !client.lacks_referrers_api(repo.registry)) {
-        auto listed = co_await client.referrers(repo, digest, "", until);
+        auto listed =
+            co_await client.referrers(repo, digest, "", until, hints.referrers_tag_absent);
         if (!listed) {
             co_return listed.error();
         }

@@ -348,12 +348,27 @@ asio::awaitable<result<void>> registry_client::add_to_referrers_tag(
         }
         index["manifests"].push_back(std::move(item));
     }
+    // Whether the write succeeds or not, what was remembered of the tag no longer holds.
+    auto key = repo.to_string() + "@" + subject_digest;
+    if (auto stale = referrers_tags_written_.find(key); stale != referrers_tags_written_.end()) {
+        referrer_entries_remembered_ -= stale->second.size();
+        referrers_tags_written_.erase(stale);
+    }
+    std::string body = index.dump();
     auto written =
-        co_await put_manifest(repo, tag, index.dump(), std::string(media_type::oci_index), until);
+        co_await put_manifest(repo, tag, body, std::string(media_type::oci_index), until);
     if (!written) {
         co_return written.error();
     }
     ++counters_.referrers_tags_put;
+    // Kept as a reader parses it back, so that the remembered entries and a read agree.
+    constexpr std::size_t remembered_referrer_entries = 1u << 14;
+    auto parsed = parse_manifest(body, media_type::oci_index);
+    if (parsed &&
+        referrer_entries_remembered_ + parsed->manifests.size() <= remembered_referrer_entries) {
+        referrer_entries_remembered_ += parsed->manifests.size();
+        referrers_tags_written_.emplace(std::move(key), std::move(parsed->manifests));
+    }
     co_return result<void>{};
 }
 
@@ -915,7 +930,8 @@ asio::awaitable<result<std::vector<std::string>>> registry_client::catalog(std::
 }
 
 asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
-    repository_ref repo, std::string digest, std::string artifact_type, deadline until) {
+    repository_ref repo, std::string digest, std::string artifact_type, deadline until,
+    bool tag_known_absent) {
     std::string what = "referrers of " + repo.to_string() + "@" + digest;
     std::string target = "/v2/" + repo.repository + "/referrers/" + digest;
     if (!artifact_type.empty()) {
@@ -972,8 +988,21 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
             co_return status_failure(*response, what);
         }
     }
+    auto of_type = [&](std::vector<descriptor> listed) {
+        std::erase_if(listed, [&](const descriptor& d) {
+            return !artifact_type.empty() && d.artifact_type != artifact_type;
+        });
+        return listed;
+    };
     if (status == 404) {
         // No referrers API here: the fallback tag `sha256-<hex>` holds an index of them.
+        if (auto written = referrers_tags_written_.find(repo.to_string() + "@" + digest);
+            written != referrers_tags_written_.end()) {
+            co_return of_type(written->second);
+        }
+        if (tag_known_absent) {
+            co_return std::vector<descriptor>();
+        }
         std::string fallback_tag = digest_as_tag(digest);
         auto index = co_await get_manifest(repo, fallback_tag, until);
         if (!index) {
@@ -989,13 +1018,7 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
     if (!parsed) {
         co_return with_context(parsed.error(), what);
     }
-    std::vector<descriptor> out;
-    for (auto& d : parsed->manifests) {
-        if (artifact_type.empty() || d.artifact_type == artifact_type) {
-            out.push_back(std::move(d));
-        }
-    }
-    co_return out;
+    co_return of_type(std::move(parsed->manifests));
 }
 
 }  // namespace hoist::net::registry

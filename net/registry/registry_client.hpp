@@ -188,11 +188,14 @@ public:
     asio::awaitable<result<std::vector<std::string>>> catalog(std::string registry, deadline until);
     /// Manifests that refer to `digest` (OCI 1.1 referrers API), optionally of one
     /// artifact type; falls back to the `sha256-<hex>` tag where the API is missing (a
-    /// 404, which the spec reserves for that, remembered per registry).
+    /// 404, which the spec reserves for that, remembered per registry). The tag is not
+    /// read when `tag_known_absent` (the caller listed the repository's tags) or when this
+    /// client wrote it last: what it wrote is what a read would return.
     asio::awaitable<result<std::vector<descriptor>>> referrers(repository_ref repo,
                                                                std::string digest,
                                                                std::string artifact_type,
-                                                               deadline until);
+                                                               deadline until,
+                                                               bool tag_known_absent = false);
 
     /// Pushes `body` (an OCI image manifest whose `subject` is `subject_digest`) by its
     /// digest. When the registry does not confirm that it indexed the subject (no
@@ -257,6 +260,10 @@ private:
     std::set<std::string> blobs_placed_;  ///< "repo@digest" pushed by this client (bounded)
     /// "registry@digest" → the first repository this client placed the blob in (bounded).
     std::unordered_map<std::string, std::string> blob_homes_;
+    /// "repo@subject" → the referrers tag's entries as this client last wrote them
+    /// (bounded by remembered_referrer_entries in all).
+    std::map<std::string, std::vector<descriptor>> referrers_tags_written_;
+    std::size_t referrer_entries_remembered_ = 0;
     std::set<std::string> without_referrers_api_;  ///< registries that answered 404
     std::set<std::string> with_referrers_api_;     ///< registries that answered 200
     /// Registries whose first referrers request is on its way: other calls wait for its

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <map>
 #include <random>
 
 namespace hoist {
@@ -299,6 +300,121 @@ TEST(Referrers, ConcurrentFirstCallsAskForTheApiOnce) {
     }
     EXPECT_EQ(api_requests, 1u);
     EXPECT_EQ(tag_requests, calls);
+}
+
+// Attest knows from Plan's tag listing that no referrers tag exists yet: the calls that
+// waited for the API probe do not read the tag either.
+TEST(Referrers, ATagKnownAbsentIsNotRead) {
+    testsupport::scripted_server server([&](const testsupport::scripted_request& r) {
+        if (r.target == "/v2/") {
+            return testsupport::reply(200, {}, "{}");
+        }
+        return testsupport::reply(404, {}, "");
+    });
+    constexpr std::size_t calls = 5;
+    std::size_t listed_empty = 0;
+    const reg::repository_ref app{server.host_port(), "app"};
+    run_client<int>({}, [&](reg::registry_client& c) -> asio::awaitable<int> {
+        co_await engine::for_each_bounded(
+            calls, calls, [&](std::size_t i) -> asio::awaitable<void> {
+                auto listed = co_await c.referrers(
+                    app, "sha256:" + std::string(64, static_cast<char>('a' + i)), "", soon(), true);
+                EXPECT_TRUE(listed.has_value()) << listed.error().message();
+                listed_empty += listed && listed->empty() ? 1 : 0;
+            });
+        co_return 0;
+    });
+    EXPECT_EQ(listed_empty, calls);
+    std::size_t api_requests = 0;
+    for (const auto& r : server.requests()) {
+        api_requests += r.target.starts_with("/v2/app/referrers/") ? 1 : 0;
+        EXPECT_FALSE(r.target.starts_with("/v2/app/manifests/sha256-")) << r.target;
+    }
+    EXPECT_EQ(api_requests, 1u);
+}
+
+// Sign in the bundle format writes the referrers tag, then Attest lists it: the client
+// answers from what it wrote instead of reading the tag back.
+TEST(Referrers, TheTagThisClientWroteIsNotReadBack) {
+    const std::string subject = "sha256:" + std::string(64, 'c');
+    const std::string tag_target = "/v2/app/manifests/sha256-" + std::string(64, 'c');
+    std::map<std::string, std::string> stored;  // target → body of the PUTs
+    testsupport::scripted_server server([&](const testsupport::scripted_request& r) {
+        if (r.target == "/v2/") {
+            return testsupport::reply(200, {}, "{}");
+        }
+        if (r.method == "PUT") {
+            stored[r.target] = r.body;
+            return testsupport::reply(201, {}, "");
+        }
+        if (r.method == "GET" && stored.contains(r.target)) {
+            return testsupport::reply(
+                200, {{"Content-Type", std::string(reg::media_type::oci_index)}}, stored[r.target]);
+        }
+        return testsupport::reply(404, {}, "");
+    });
+    const reg::repository_ref app{server.host_port(), "app"};
+    auto referrer = [&](const std::string& layer_type) {
+        return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+               R"("config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" +
+               crypto::digest_of("{}") + R"(","size":2},"layers":[{"mediaType":")" + layer_type +
+               R"(","digest":")" + crypto::digest_of(layer_type) + R"(","size":1}],)" +
+               R"("subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json",)" +
+               R"("digest":")" + subject + R"(","size":3}})";
+    };
+    auto entry = [](const std::string& type) {
+        reg::descriptor d;
+        d.artifact_type = type;
+        d.annotations["purpose"] = type;
+        return d;
+    };
+    struct outcome {
+        std::size_t before = 99, after_one = 99, after_two = 99, of_second_type = 99;
+        std::size_t tag_reads_after_writing = 99;
+        std::vector<reg::descriptor> listed;
+    };
+    auto got = run_client<outcome>({}, [&](reg::registry_client& c) -> asio::awaitable<outcome> {
+        outcome o;
+        auto count = [&](const net::result<std::vector<reg::descriptor>>& listed) {
+            EXPECT_TRUE(listed.has_value()) << listed.error().message();
+            return listed ? listed->size() : std::size_t{99};
+        };
+        o.before = count(co_await c.referrers(app, subject, "", soon()));
+        auto first = co_await c.attach_referrer(app, referrer("application/one"), subject,
+                                                entry("application/one"), soon());
+        EXPECT_TRUE(first.has_value()) << first.error().message();
+        std::size_t reads_before = 0;
+        for (const auto& r : server.requests()) {
+            reads_before += r.method == "GET" && r.target == tag_target ? 1 : 0;
+        }
+        auto listed = co_await c.referrers(app, subject, "", soon());
+        o.after_one = count(listed);
+        auto second = co_await c.attach_referrer(app, referrer("application/two"), subject,
+                                                 entry("application/two"), soon(), *listed);
+        EXPECT_TRUE(second.has_value()) << second.error().message();
+        auto both = co_await c.referrers(app, subject, "", soon());
+        o.after_two = count(both);
+        o.of_second_type = count(co_await c.referrers(app, subject, "application/two", soon()));
+        std::size_t reads = 0;
+        for (const auto& r : server.requests()) {
+            reads += r.method == "GET" && r.target == tag_target ? 1 : 0;
+        }
+        o.tag_reads_after_writing = reads - reads_before;
+        if (both) {
+            o.listed = *both;
+        }
+        co_return o;
+    });
+    EXPECT_EQ(got.before, 0u);
+    EXPECT_EQ(got.after_one, 1u);
+    EXPECT_EQ(got.after_two, 2u);
+    EXPECT_EQ(got.of_second_type, 1u);
+    EXPECT_EQ(got.tag_reads_after_writing, 0u);
+    // What the client remembered is what the registry holds, read by a client of its own.
+    auto read_back = run_client<net::result<std::vector<reg::descriptor>>>(
+        {}, [&](reg::registry_client& c) { return c.referrers(app, subject, "", soon()); });
+    ASSERT_TRUE(read_back.has_value()) << read_back.error().message();
+    EXPECT_EQ(*read_back, got.listed);
 }
 
 }  // namespace
