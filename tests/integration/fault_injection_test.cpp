@@ -86,7 +86,7 @@ std::unique_ptr<fault_proxy> start_proxy(const registry_instance& upstream,
 }
 
 // For failure messages: what the proxy did and to which requests.
-std::string describe(const fault_proxy& proxy) {
+std::string describe_proxy(const fault_proxy& proxy) {
     std::string out = "\nproxy: " + proxy.counts().to_string() + "\ninjected faults:";
     for (const auto& line : proxy.fault_log()) {
         out += "\n  " + line;
@@ -96,6 +96,29 @@ std::string describe(const fault_proxy& proxy) {
     auto traffic = proxy.traffic_log();
     for (std::size_t i = 0; i < traffic.size() && i < 20; ++i) {
         out += "\n  " + traffic[i];
+    }
+    return out + "\n";
+}
+
+// For failure messages: whether a registry still runs, and the last lines of its log that
+// are not about a request it answered (access-log lines, "response completed", info) — a
+// TLS handshake it refused, say, or why it stopped.
+std::string describe_registry(const char* role, registry_instance& registry) {
+    std::string out = std::string("\n") + role + " registry " + registry.host_port() +
+                      (registry.running() ? " (running)" : " (EXITED)") +
+                      ", the end of its log, requests left out:";
+    std::vector<std::string> kept;
+    std::istringstream lines(registry.log());
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.starts_with("127.0.0.1 - ") && line.find("level=info") == std::string::npos &&
+            line.find("level=debug") == std::string::npos &&
+            line.find("msg=\"response completed") == std::string::npos) {
+            kept.push_back(std::move(line));
+        }
+    }
+    constexpr std::size_t shown = 12;
+    for (std::size_t i = kept.size() > shown ? kept.size() - shown : 0; i < kept.size(); ++i) {
+        out += "\n  " + kept[i];
     }
     return out + "\n";
 }
@@ -182,6 +205,13 @@ asio::awaitable<audit> audit_destination(reg::registry_client& client, std::stri
 
 class FaultInjection : public ::testing::Test {
 protected:
+    // Every side of a failed run: the proxy and both registries. Setup failing to reach a
+    // registry that served the staging push moments before is what this is for.
+    static std::string describe(const fault_proxy& proxy) {
+        return describe_proxy(proxy) + describe_registry("source", *source) +
+               describe_registry("destination", *destination);
+    }
+
     static void SetUpTestSuite() {
         source = new registry_instance(start_registry());
         destination = new registry_instance(start_registry());
