@@ -557,19 +557,41 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
         // The other push failed: try again, unless yet another caller already does.
     }
     std::string home_key = repo.registry + "@" + digest;
+    bool first_placement = false;
     if (!mount_from) {
+        // The blob on its way into another repository of this registry: wait and mount it
+        // from there rather than upload the same bytes a second time.
+        for (auto placing = first_placements_.find(home_key);
+             placing != first_placements_.end() && !blob_homes_.contains(home_key);
+             placing = first_placements_.find(home_key)) {
+            auto other = placing->second;  // outlives its removal from the map
+            while (!other->finished) {
+                auto status = co_await other->waiters.wait(until);
+                if (status != wait_status::notified && !other->finished) {
+                    co_return fail(errc::timeout,
+                                   "push blob " + key + ": waiting for its upload elsewhere");
+                }
+            }
+        }
         if (auto home = blob_homes_.find(home_key); home != blob_homes_.end()) {
             mount_from = home->second;
         }
+        first_placement = !mount_from;
     }
     std::string repository = repo.repository;
     auto flight = std::make_shared<in_flight>();
     pushes_in_flight_.emplace(key, flight);
+    if (first_placement) {
+        first_placements_.emplace(home_key, flight);
+    }
     auto pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
                                          std::move(mount_from));
     flight->finished = true;
     flight->succeeded = pushed.has_value();
     pushes_in_flight_.erase(key);
+    if (first_placement) {
+        first_placements_.erase(home_key);
+    }
     // A run places tens of thousands of blobs at most; past the bound, pushes go out.
     constexpr std::size_t remembered_blobs = 1u << 17;
     if (pushed && blobs_placed_.size() < remembered_blobs) {

@@ -174,7 +174,8 @@ public:
     /// get `joined` (docker-registry rewrites a blob's link file on every commit; a
     /// manifest PUT that reads it meanwhile fails with DIGEST_INVALID). Without
     /// `mount_from`, a repository of the same registry this client placed the blob in
-    /// is mounted from (one request instead of an upload's two).
+    /// is mounted from (one request instead of an upload's two), after waiting for that
+    /// upload if it is still on its way.
     // lifetime: `source` outlives the call (owned by the caller's frame).
     asio::awaitable<result<push_outcome>> push_blob(repository_ref repo, std::string digest,
                                                     std::int64_t size, blob_source& source,
@@ -260,6 +261,9 @@ private:
     std::set<std::string> blobs_placed_;  ///< "repo@digest" pushed by this client (bounded)
     /// "registry@digest" → the first repository this client placed the blob in (bounded).
     std::unordered_map<std::string, std::string> blob_homes_;
+    /// "registry@digest" → the upload of a blob this client has placed nowhere there yet,
+    /// which pushes of it into other repositories wait for, to mount it afterwards.
+    std::map<std::string, std::shared_ptr<in_flight>> first_placements_;
     /// "repo@subject" → the referrers tag's entries as this client last wrote them
     /// (bounded by remembered_referrer_entries in all).
     std::map<std::string, std::vector<descriptor>> referrers_tags_written_;

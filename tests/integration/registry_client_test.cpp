@@ -444,5 +444,36 @@ TEST_F(RegistryClient, ABlobThisClientPlacedIsMountedIntoOtherRepositories) {
     EXPECT_EQ(mounts, 2u);
 }
 
+// Attestations into many repositories start at once, each pushing the same empty config:
+// one uploads it, the others wait for that upload and mount.
+TEST_F(RegistryClient, ConcurrentPushesIntoManyRepositoriesUploadOnceAndMount) {
+    const std::string bytes = "{\"placed\":\"by the first of five at once\"}";
+    constexpr std::size_t repositories = 5;
+    std::vector<net::result<reg::push_outcome>> outcomes;
+    run_client<int>(trusting_all(), [&](reg::registry_client& c) -> asio::awaitable<int> {
+        co_await engine::for_each_bounded(repositories, repositories, [&](std::size_t i) {
+            return push_and_record(c, repo(*tls_a, "race/r" + std::to_string(i)), bytes, &outcomes);
+        });
+        co_return 0;
+    });
+    ASSERT_EQ(outcomes.size(), repositories);
+    std::size_t uploaded = 0;
+    std::size_t mounted = 0;
+    for (const auto& outcome : outcomes) {
+        ASSERT_TRUE(outcome.has_value()) << outcome.error().message();
+        uploaded += *outcome == reg::push_outcome::uploaded ? 1 : 0;
+        mounted += *outcome == reg::push_outcome::mounted ? 1 : 0;
+    }
+    EXPECT_EQ(uploaded, 1u);
+    EXPECT_EQ(mounted, repositories - 1);
+    auto log = tls_a->settled_access_log();
+    ASSERT_TRUE(log.has_value());
+    std::size_t upload_commits = 0;
+    for (const auto& line : *log) {
+        upload_commits += line.find("\"PUT /v2/race/r") != std::string::npos ? 1 : 0;
+    }
+    EXPECT_EQ(upload_commits, 1u);
+}
+
 }  // namespace
 }  // namespace hoist
