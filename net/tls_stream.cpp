@@ -107,8 +107,7 @@ int tls_stream::put_ciphertext(const char* bytes, int size) {
     return size;
 }
 
-std::string tls_stream::failure_text(int ssl_result, const char* what) const {
-    int code = SSL_get_error(ssl_.get(), ssl_result);
+std::string tls_stream::failure_text(int code, const char* what) const {
     std::string reason = ssl_reason();
     if (code == SSL_ERROR_ZERO_RETURN) {
         return std::string(what) + ": the peer closed the TLS session";
@@ -119,16 +118,30 @@ std::string tls_stream::failure_text(int ssl_result, const char* what) const {
     return std::string(what) + ": " + (reason.empty() ? "TLS error" : reason);
 }
 
+int tls_stream::outcome_of(int ssl_result) const {
+    return ssl_result > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), ssl_result);
+}
+
+// BoringSSL's error queue is per thread, and every connection's coroutines share the
+// thread: an error another connection left there makes SSL_get_error report SSL_ERROR_SSL
+// for a mere WANT_READ. So the queue is cleared before each SSL call, and the call's
+// outcome and error text are read before the next co_await lets another connection run.
+
 asio::awaitable<result<void>> tls_stream::handshake() {
     for (;;) {
+        ERR_clear_error();
         int r = SSL_do_handshake(ssl_.get());
+        int code = outcome_of(r);
+        std::string failure;
+        if (code != SSL_ERROR_NONE && code != SSL_ERROR_WANT_READ) {
+            failure = failure_text(code, "TLS handshake");
+        }
         if (auto sent = co_await flush(); !sent) {
             co_return sent.error();
         }
-        if (r == 1) {
+        if (code == SSL_ERROR_NONE) {
             co_return result<void>{};
         }
-        int code = SSL_get_error(ssl_.get(), r);
         if (code != SSL_ERROR_WANT_READ) {
             // The stream ending without an alert is the peer going away (an overloaded
             // server drops connections), which another connection may not meet; an alert
@@ -136,7 +149,7 @@ asio::awaitable<result<void>> tls_stream::handshake() {
             errc why = code == SSL_ERROR_SYSCALL || code == SSL_ERROR_ZERO_RETURN
                            ? errc::connection_closed
                            : errc::tls_handshake_failed;
-            co_return fail(why, failure_text(r, "TLS handshake"));
+            co_return fail(why, std::move(failure));
         }
         if (auto filled = co_await fill(); !filled) {
             co_return filled.error();
@@ -151,6 +164,7 @@ asio::awaitable<result<std::size_t>> tls_stream::read_some(std::span<std::uint8_
     for (;;) {
         std::size_t got = 0;
         int last = 1;
+        ERR_clear_error();
         while (got < buffer.size()) {
             std::size_t want = std::min<std::size_t>(buffer.size() - got, INT_MAX);
             last = SSL_read(ssl_.get(), buffer.data() + got, static_cast<int>(want));
@@ -158,6 +172,11 @@ asio::awaitable<result<std::size_t>> tls_stream::read_some(std::span<std::uint8_
                 break;
             }
             got += static_cast<std::size_t>(last);
+        }
+        int code = outcome_of(last);
+        std::string failure;
+        if (got == 0 && code != SSL_ERROR_WANT_READ) {
+            failure = failure_text(code, "read");
         }
         // Reading may have produced records to send (a KeyUpdate answer, an alert).
         if (!outgoing_.empty()) {
@@ -168,8 +187,8 @@ asio::awaitable<result<std::size_t>> tls_stream::read_some(std::span<std::uint8_
         if (got > 0) {
             co_return got;  // an error behind the data shows again on the next read
         }
-        if (SSL_get_error(ssl_.get(), last) != SSL_ERROR_WANT_READ) {
-            co_return fail(errc::connection_closed, failure_text(last, "read"));
+        if (code != SSL_ERROR_WANT_READ) {
+            co_return fail(errc::connection_closed, std::move(failure));
         }
         if (auto filled = co_await fill(); !filled) {
             co_return filled.error();
@@ -180,9 +199,10 @@ asio::awaitable<result<std::size_t>> tls_stream::read_some(std::span<std::uint8_
 asio::awaitable<result<void>> tls_stream::write(std::span<const std::uint8_t> bytes) {
     while (!bytes.empty()) {
         std::size_t n = std::min(bytes.size(), write_slice);
+        ERR_clear_error();
         int written = SSL_write(ssl_.get(), bytes.data(), static_cast<int>(n));
         if (written <= 0) {
-            co_return fail(errc::connection_closed, failure_text(written, "write"));
+            co_return fail(errc::connection_closed, failure_text(outcome_of(written), "write"));
         }
         bytes = bytes.subspan(static_cast<std::size_t>(written));
         if (auto sent = co_await flush(); !sent) {

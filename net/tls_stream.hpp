@@ -61,7 +61,11 @@ private:
     /// Sends everything in `outgoing_`. A flush already running sends what is added
     /// meanwhile, so a second caller returns at once.
     asio::awaitable<result<void>> flush();
-    std::string failure_text(int ssl_result, const char* what) const;
+    /// SSL_get_error of a call's result: read at once, before this thread's error queue
+    /// can change.
+    int outcome_of(int ssl_result) const;
+    /// What went wrong, from `code` (SSL_get_error's) and the error queue, which it drains.
+    std::string failure_text(int code, const char* what) const;
 
     asio::ip::tcp::socket socket_;
     std::unique_ptr<SSL, ssl_deleter> ssl_;

@@ -6,8 +6,11 @@
 #include "tests/support/scripted_server.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 namespace hoist::net {
 namespace {
@@ -99,6 +102,45 @@ TEST(H2Connection, HandshakeThePeerDropsIsALostConnectionNotARefusal) {
     auto second = fetch_all({}, server, {{"/a", std::chrono::seconds(10)}});
     ASSERT_TRUE(second[0].response.has_value()) << second[0].response.error().message();
     EXPECT_EQ(second[0].response->body, "body of /a");
+}
+
+// All connections' coroutines run on one thread and so share BoringSSL's error queue. An
+// error another connection left there while this one awaited (a plain-http peer's
+// WRONG_VERSION_NUMBER) made SSL_get_error report this handshake, still waiting for the
+// server, as failed with that error.
+TEST(H2Connection, ErrorsOtherConnectionsLeaveOnTheThreadDoNotFailThisOne) {
+    h2_test_server server(echo_path);
+    asio::io_context io;
+    http_client_options options;
+    options.tls.ca_files = {server.ca_file()};
+    http_client client(io.get_executor(), options);
+    outcome got;
+    bool done = false;
+    // Another connection failing at every turn of the event loop.
+    auto other_connection_failing = [&]() -> asio::awaitable<void> {
+        while (!done) {
+            OPENSSL_PUT_ERROR(SSL, SSL_R_WRONG_VERSION_NUMBER);
+            co_await asio::post(io, asio::use_awaitable);
+        }
+        ERR_clear_error();
+    };
+    auto rethrow = [](std::exception_ptr e) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+    };
+    asio::co_spawn(io, other_connection_failing(), rethrow);
+    asio::co_spawn(io,
+                   fetch(client, parse_url("https://" + server.host_port() + "/a").value(),
+                         deadline::from_now(std::chrono::seconds(10)), &got),
+                   [&](std::exception_ptr e) {
+                       rethrow(e);
+                       done = true;
+                       asio::co_spawn(io, client.shutdown(), asio::detached);
+                   });
+    io.run();
+    ASSERT_TRUE(got.response.has_value()) << got.response.error().message();
+    EXPECT_EQ(got.response->body, "body of /a");
 }
 
 TEST(H2Connection, PlainTextAnswerToTheHandshakeIsARefusal) {
