@@ -557,35 +557,29 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
         // The other push failed: try again, unless yet another caller already does.
     }
     std::string home_key = repo.registry + "@" + digest;
+    std::string repository = repo.repository;
+    // Registered before any wait below, so that pushes into this repository join this one.
+    auto flight = std::make_shared<in_flight>();
+    pushes_in_flight_.emplace(key, flight);
     bool first_placement = false;
+    result<push_outcome> pushed = fail(errc::cancelled);
+    result<void> waited;
     if (!mount_from) {
-        // The blob on its way into another repository of this registry: wait and mount it
-        // from there rather than upload the same bytes a second time.
-        for (auto placing = first_placements_.find(home_key);
-             placing != first_placements_.end() && !blob_homes_.contains(home_key);
-             placing = first_placements_.find(home_key)) {
-            auto other = placing->second;  // outlives its removal from the map
-            while (!other->finished) {
-                auto status = co_await other->waiters.wait(until);
-                if (status != wait_status::notified && !other->finished) {
-                    co_return fail(errc::timeout,
-                                   "push blob " + key + ": waiting for its upload elsewhere");
-                }
-            }
-        }
-        if (auto home = blob_homes_.find(home_key); home != blob_homes_.end()) {
+        waited = co_await wait_for_placement(home_key, until);
+    }
+    if (!waited) {
+        pushed = with_context(waited.error(), "push blob " + key);
+    } else {
+        if (auto home = blob_homes_.find(home_key); !mount_from && home != blob_homes_.end()) {
             mount_from = home->second;
         }
         first_placement = !mount_from;
+        if (first_placement) {
+            first_placements_.emplace(home_key, flight);
+        }
+        pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
+                                        std::move(mount_from));
     }
-    std::string repository = repo.repository;
-    auto flight = std::make_shared<in_flight>();
-    pushes_in_flight_.emplace(key, flight);
-    if (first_placement) {
-        first_placements_.emplace(home_key, flight);
-    }
-    auto pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
-                                         std::move(mount_from));
     flight->finished = true;
     flight->succeeded = pushed.has_value();
     pushes_in_flight_.erase(key);
@@ -600,6 +594,24 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
     }
     flight->waiters.notify_all();
     co_return pushed;
+}
+
+asio::awaitable<result<void>> registry_client::wait_for_placement(const std::string& home_key,
+                                                                  deadline until) {
+    // The blob on its way into another repository of this registry: waiting to mount it
+    // from there beats uploading the same bytes a second time.
+    for (auto placing = first_placements_.find(home_key);
+         placing != first_placements_.end() && !blob_homes_.contains(home_key);
+         placing = first_placements_.find(home_key)) {
+        auto other = placing->second;  // outlives its removal from the map
+        while (!other->finished) {
+            auto status = co_await other->waiters.wait(until);
+            if (status != wait_status::notified && !other->finished) {
+                co_return fail(errc::timeout, "waiting for its upload into another repository");
+            }
+        }
+    }
+    co_return result<void>{};
 }
 
 asio::awaitable<result<push_outcome>> registry_client::push_blob_now(

@@ -225,6 +225,9 @@ private:
         bool succeeded = false;  ///< pushes only: a probe's verdict is in the API sets
         wait_list waiters;
     };
+    /// Returns once no push of the blob `home_key` ("registry@digest") into another
+    /// repository is on its way, or this client has placed it there.
+    asio::awaitable<result<void>> wait_for_placement(const std::string& home_key, deadline until);
     asio::awaitable<result<push_outcome>> push_blob_now(repository_ref repo, std::string digest,
                                                         std::int64_t size, blob_source& source,
                                                         deadline until,

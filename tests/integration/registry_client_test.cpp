@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace hoist {
 namespace {
@@ -444,35 +445,43 @@ TEST_F(RegistryClient, ABlobThisClientPlacedIsMountedIntoOtherRepositories) {
     EXPECT_EQ(mounts, 2u);
 }
 
-// Attestations into many repositories start at once, each pushing the same empty config:
-// one uploads it, the others wait for that upload and mount.
+// Attestations into many repositories start at once, several per repository, each pushing
+// the same empty config: one uploads it, one per other repository mounts it once that
+// upload is done, and the rest join the push into their repository.
 TEST_F(RegistryClient, ConcurrentPushesIntoManyRepositoriesUploadOnceAndMount) {
-    const std::string bytes = "{\"placed\":\"by the first of five at once\"}";
+    const std::string bytes = "{\"placed\":\"by the first of ten at once\"}";
     constexpr std::size_t repositories = 5;
+    constexpr std::size_t pushes = 2 * repositories;
     std::vector<net::result<reg::push_outcome>> outcomes;
     run_client<int>(trusting_all(), [&](reg::registry_client& c) -> asio::awaitable<int> {
-        co_await engine::for_each_bounded(repositories, repositories, [&](std::size_t i) {
-            return push_and_record(c, repo(*tls_a, "race/r" + std::to_string(i)), bytes, &outcomes);
+        co_await engine::for_each_bounded(pushes, pushes, [&](std::size_t i) {
+            return push_and_record(c, repo(*tls_a, "race/r" + std::to_string(i % repositories)),
+                                   bytes, &outcomes);
         });
         co_return 0;
     });
-    ASSERT_EQ(outcomes.size(), repositories);
-    std::size_t uploaded = 0;
-    std::size_t mounted = 0;
+    ASSERT_EQ(outcomes.size(), pushes);
+    std::map<reg::push_outcome, std::size_t> counted;
     for (const auto& outcome : outcomes) {
         ASSERT_TRUE(outcome.has_value()) << outcome.error().message();
-        uploaded += *outcome == reg::push_outcome::uploaded ? 1 : 0;
-        mounted += *outcome == reg::push_outcome::mounted ? 1 : 0;
+        ++counted[*outcome];
     }
-    EXPECT_EQ(uploaded, 1u);
-    EXPECT_EQ(mounted, repositories - 1);
+    EXPECT_EQ(counted[reg::push_outcome::uploaded], 1u);
+    EXPECT_EQ(counted[reg::push_outcome::mounted], repositories - 1);
+    EXPECT_EQ(counted[reg::push_outcome::joined], pushes - repositories);
     auto log = tls_a->settled_access_log();
     ASSERT_TRUE(log.has_value());
     std::size_t upload_commits = 0;
+    std::size_t mounts = 0;
     for (const auto& line : *log) {
         upload_commits += line.find("\"PUT /v2/race/r") != std::string::npos ? 1 : 0;
+        mounts += line.find("\"POST /v2/race/r") != std::string::npos &&
+                          line.find("mount=") != std::string::npos
+                      ? 1
+                      : 0;
     }
     EXPECT_EQ(upload_commits, 1u);
+    EXPECT_EQ(mounts, repositories - 1);
 }
 
 }  // namespace
