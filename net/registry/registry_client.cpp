@@ -558,34 +558,14 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob(
     }
     std::string home_key = repo.registry + "@" + digest;
     std::string repository = repo.repository;
-    // Registered before any wait below, so that pushes into this repository join this one.
+    // Registered before any wait, so that pushes into this repository join this one.
     auto flight = std::make_shared<in_flight>();
     pushes_in_flight_.emplace(key, flight);
-    bool first_placement = false;
-    result<push_outcome> pushed = fail(errc::cancelled);
-    result<void> waited;
-    if (!mount_from) {
-        waited = co_await wait_for_placement(home_key, until);
-    }
-    if (!waited) {
-        pushed = with_context(waited.error(), "push blob " + key);
-    } else {
-        if (auto home = blob_homes_.find(home_key); !mount_from && home != blob_homes_.end()) {
-            mount_from = home->second;
-        }
-        first_placement = !mount_from;
-        if (first_placement) {
-            first_placements_.emplace(home_key, flight);
-        }
-        pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
-                                        std::move(mount_from));
-    }
+    auto pushed = co_await place_blob(std::move(repo), std::move(digest), size, source, until,
+                                      std::move(mount_from), home_key, flight);
     flight->finished = true;
     flight->succeeded = pushed.has_value();
     pushes_in_flight_.erase(key);
-    if (first_placement) {
-        first_placements_.erase(home_key);
-    }
     // A run places tens of thousands of blobs at most; past the bound, pushes go out.
     constexpr std::size_t remembered_blobs = 1u << 17;
     if (pushed && blobs_placed_.size() < remembered_blobs) {
@@ -612,6 +592,30 @@ asio::awaitable<result<void>> registry_client::wait_for_placement(const std::str
         }
     }
     co_return result<void>{};
+}
+
+asio::awaitable<result<push_outcome>> registry_client::place_blob(
+    repository_ref repo, std::string digest, std::int64_t size, blob_source& source, deadline until,
+    std::optional<std::string> mount_from, const std::string& home_key,
+    const std::shared_ptr<in_flight>& flight) {
+    if (!mount_from) {
+        if (auto waited = co_await wait_for_placement(home_key, until); !waited) {
+            co_return with_context(waited.error(), "push blob " + repo.to_string() + "@" + digest);
+        }
+        if (auto home = blob_homes_.find(home_key); home != blob_homes_.end()) {
+            mount_from = home->second;
+        }
+    }
+    if (mount_from) {
+        co_return co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
+                                         std::move(mount_from));
+    }
+    // The first placement in this registry: pushes into its other repositories wait for it.
+    first_placements_.emplace(home_key, flight);
+    auto pushed = co_await push_blob_now(std::move(repo), std::move(digest), size, source, until,
+                                         std::nullopt);
+    first_placements_.erase(home_key);
+    co_return pushed;
 }
 
 asio::awaitable<result<push_outcome>> registry_client::push_blob_now(

@@ -228,6 +228,14 @@ private:
     /// Returns once no push of the blob `home_key` ("registry@digest") into another
     /// repository is on its way, or this client has placed it there.
     asio::awaitable<result<void>> wait_for_placement(const std::string& home_key, deadline until);
+    /// Pushes the blob with `flight` registered: mounted from where this client placed it in
+    /// the registry, else uploaded as the registry's first placement.
+    asio::awaitable<result<push_outcome>> place_blob(repository_ref repo, std::string digest,
+                                                     std::int64_t size, blob_source& source,
+                                                     deadline until,
+                                                     std::optional<std::string> mount_from,
+                                                     const std::string& home_key,
+                                                     const std::shared_ptr<in_flight>& flight);
     asio::awaitable<result<push_outcome>> push_blob_now(repository_ref repo, std::string digest,
                                                         std::int64_t size, blob_source& source,
                                                         deadline until,
