@@ -85,7 +85,11 @@ public:
     std::string_view name() const override { return "plan"; }
 
     asio::awaitable<phase_outcome> run(promotion_run& run) override {
-        run.plan = co_await make_plan(*run.client, run.edges, run.options.plan, run.until);
+        plan_options options = run.options.plan;
+        // Sign carries the staging `.sig` of every image it signs, where there is one.
+        options.list_source_tags |=
+            run.options.confirm && run.options.sign && run.options.supply.signing_key.has_value();
+        run.plan = co_await make_plan(*run.client, run.edges, options, run.until);
         const auto& c = run.plan->counts;
         std::string summary =
             count_text(c.promote, "to promote, ") + count_text(c.present, "present, ") +

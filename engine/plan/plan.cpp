@@ -18,6 +18,8 @@ struct repository_inventory {
     std::optional<reg::repository_ref> ref;
     state status = state::unread;
     bool has_digest_map = false;
+    /// The listing went through (or said the repository has no tags): `tags` is all.
+    bool tags_complete = false;
     std::unordered_set<std::string> tags;
     std::unordered_map<std::string, std::string> digest_of_tag;
     std::unordered_set<std::string> digests;                   ///< known to be present
@@ -58,7 +60,7 @@ public:
             plan.counts.add(plan.decisions[i].outcome);
         }
         plan.requests = requests_;
-        record_destination_tags(plan.tags);
+        record_listed_tags(plan.tags);
         co_return plan;
     }
 
@@ -71,6 +73,7 @@ public:
         if (!listing) {
             if (listing.error().is(net::errc::not_found)) {
                 inventory.status = repository_inventory::state::absent;
+                inventory.tags_complete = true;
             } else {
                 inventory.status = repository_inventory::state::failed;
                 inventory.error = listing.error().message();
@@ -79,6 +82,7 @@ public:
         }
         self->requests_.listing_pages += listing->pages;
         inventory.status = repository_inventory::state::listed;
+        inventory.tags_complete = true;
         inventory.has_digest_map = listing->has_digest_map;
         inventory.tags.insert(listing->tags.begin(), listing->tags.end());
         for (const auto& [digest, tags] : listing->tags_by_digest) {
@@ -119,19 +123,22 @@ private:
     /// Lists every destination repository. Source listings only help where the registry
     /// maps digests to tags (GCR, Artifact Registry): elsewhere each source digest needs a
     /// HEAD anyway. So one source repository per host is listed first, and the others of
-    /// that host only if it showed a digest map.
+    /// that host only if it showed a digest map, or if `list_source_tags` wants their tags.
     asio::awaitable<void> read_listings() {
         enum class role : std::uint8_t { unused, source, destination };
         std::vector<role> roles(repositories_.size(), role::unused);
+        std::map<std::uint32_t, std::set<std::string_view>> source_digests;
         for (const auto& edge : edges_.edges) {
             if (roles[edge.source_repository] == role::unused) {
                 roles[edge.source_repository] = role::source;
             }
             roles[edge.destination_repository] = role::destination;
+            source_digests[edge.source_repository].insert(edge.digest());
         }
         std::vector<std::uint32_t> wanted;
         std::map<std::string, std::uint32_t> probe_of_host;
         std::vector<std::uint32_t> deferred_sources;
+        std::vector<std::uint32_t> for_tags;
         for (std::uint32_t i = 0; i < repositories_.size(); ++i) {
             if (roles[i] == role::unused) {
                 continue;
@@ -145,12 +152,24 @@ private:
             repositories_[i].ref = *ref;
             requests_.minimum += 1;
             if (roles[i] == role::source && !probe_of_host.try_emplace(ref->registry, i).second) {
-                deferred_sources.push_back(i);
+                if (options_.list_source_tags && source_digests[i].size() >= 2) {
+                    for_tags.push_back(i);
+                    wanted.push_back(i);
+                } else {
+                    deferred_sources.push_back(i);
+                }
                 continue;
             }
             wanted.push_back(i);
         }
         co_await list_all(std::move(wanted));
+        for (std::uint32_t i : for_tags) {
+            // Listed only to spare tag reads: if that failed, HEADs still decide.
+            if (repositories_[i].status == state::failed) {
+                repositories_[i].status = state::absent;
+                repositories_[i].error.clear();
+            }
+        }
 
         std::vector<std::uint32_t> more;
         for (std::uint32_t i : deferred_sources) {
@@ -176,13 +195,10 @@ private:
             [this, &queries](std::size_t i) { return head_one(this, &queries[i]); });
     }
 
-    /// Hands the destination listings over to `known`: the last use of the inventories.
-    void record_destination_tags(known_tags& known) {
-        std::unordered_set<std::uint32_t> recorded;
-        for (const auto& edge : edges_.edges) {
-            auto& inventory = repositories_[edge.destination_repository];
-            bool complete = inventory.status == state::listed || inventory.status == state::absent;
-            if (complete && recorded.insert(edge.destination_repository).second) {
+    /// Hands the complete listings over to `known`: the last use of the inventories.
+    void record_listed_tags(known_tags& known) {
+        for (auto& inventory : repositories_) {
+            if (inventory.tags_complete) {
                 known.listed(*inventory.ref, std::move(inventory.tags));
             }
         }

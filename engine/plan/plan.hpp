@@ -48,6 +48,10 @@ struct edge_decision {
 struct plan_options {
     /// Repository listings and HEADs in flight at once.
     std::size_t parallel_requests = 64;
+    /// Sign will look for the staging `.sig` of each promoted digest: list every source
+    /// repository with two digests or more to promote, so that it asks only for the
+    /// `.sig` tags that exist. With one digest the listing would save nothing.
+    bool list_source_tags = false;
 };
 
 struct plan_counts {
@@ -76,8 +80,8 @@ struct promotion_plan {
     std::vector<edge_decision> decisions;  ///< beside edges->edges
     plan_counts counts;
     plan_requests requests;
-    /// The destination repositories' tags as listed; the phases after Plan add the tags
-    /// they write.
+    /// The tags of every repository Plan listed (all destinations; sources as
+    /// `list_source_tags` asks); the phases after Plan add the tags they write.
     known_tags tags;
 
     /// Refused tag moves, lost digests or unreadable repositories: the run must fail.

@@ -525,6 +525,12 @@ private:
         if (!source) {
             co_return net::result<void>{};
         }
+        // Plan listed the staging repository and saw no `.sig` of this digest. A listing
+        // that lags behind is harmless here: a signature missed is only not carried. The
+        // checks of Validate and Provenance read the tag whatever a listing says.
+        if (run.plan->tags.surely_absent(*source, signature_tag(group.digest))) {
+            co_return net::result<void>{};
+        }
         auto staging =
             co_await read_signature_manifest(*run.client, *source, group.digest, run.until);
         if (!staging) {

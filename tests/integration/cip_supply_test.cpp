@@ -271,15 +271,17 @@ protected:
 
     static net::deadline soon() { return net::deadline::from_now(std::chrono::seconds(60)); }
 
-    /// A staging set of `repositories` single-tag images under `<source>/<path>`; every
-    /// `index_every`-th one (0, n, 2n…) a two-platform index, none for 0.
+    /// A staging set of `repositories` repositories of `tags` images each (one tag each)
+    /// under `<source>/<path>`; every `index_every`-th repository (0, n, 2n…) holds
+    /// two-platform indexes, none for 0.
     static std::vector<testkit::staging_image> push_staging(const std::string& path,
                                                             std::size_t repositories,
                                                             std::size_t index_every,
-                                                            std::uint64_t seed) {
+                                                            std::uint64_t seed,
+                                                            std::size_t tags = 1) {
         testkit::staging_set_spec spec;
         spec.repositories = repositories;
-        spec.tags = 1;
+        spec.tags = tags;
         spec.index_every = index_every;
         spec.layers = 1;
         spec.layer_size = 1024;
@@ -790,6 +792,74 @@ TEST_F(CipSupply, ChildPromotedUnderItsOwnTagKeepsItsStagingSignature) {
     EXPECT_EQ(layers.size(), 2u) << "the staging signature of " << child << " was not carried";
     EXPECT_EQ(layers.front().descriptor, staging_layers[0].descriptor);
     EXPECT_EQ(layers.back().claims["critical"]["identity"]["docker-reference"], repository);
+}
+
+TEST_F(CipSupply, SignReadsOnlyTheStagingSignaturesThePlanListingShows) {
+    // Two staging repositories of three images each, one image of each signed. Plan lists
+    // both (the first would be listed anyway, to learn whether the registry maps digests
+    // to tags), so Sign asks for the two staging `.sig` tags that exist, to carry them,
+    // instead of reading every image's tag to find most of them missing.
+    auto staging = push_staging("staging-listed", 2, 0, 17, 3);
+    ASSERT_EQ(staging.size(), 6u);
+    std::string source_path = source->host_port() + "/staging-listed";
+    auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
+    const std::set<std::size_t> signed_images{1, 4};
+    for (std::size_t i : signed_images) {
+        sign_staging({{staged(i), staging[i].digest}}, *trusted_key);
+    }
+    fs::path promo = *work / "listed";
+    std::string destination = first->host_port() + "/listed";
+    write_promotion(promo, source_path, {destination}, {});
+    {
+        std::string list;
+        for (const auto& image : staging) {
+            if (list.find("- name: " + image.repository + "\n") == std::string::npos) {
+                list += "- name: " + image.repository + "\n  dmap:\n";
+            }
+            list += "    \"" + image.digest + "\": [\"" + image.tag + "\"]\n";
+        }
+        write_file(promo / "images" / "supply" / "images.yaml", list);
+    }
+    auto source_log = settled_log(*source).size();
+    auto run = hoist("cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                     " --thin-manifest-dir " + promo.string() + " --report " +
+                     (*work / "listed.json").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "listed.json");
+    ASSERT_TRUE(report.is_object());
+    EXPECT_EQ(report["plan"]["summary"]["promote"], 6);
+    EXPECT_EQ(report["supply"]["signatures"]["carried"], 2) << report["supply"].dump();
+
+    auto log = settled_log(*source);
+    std::size_t listings = 0;
+    std::vector<std::string> tag_reads;
+    for (std::size_t i = source_log; i < log.size(); ++i) {
+        const auto& line = log[i];
+        if (line.find("/tags/list") != std::string::npos) {
+            ++listings;
+        }
+        bool read = line.find("\"GET /v2/") != std::string::npos ||
+                    line.find("\"HEAD /v2/") != std::string::npos;
+        if (read && (line.find(".sig HTTP") != std::string::npos ||
+                     line.find(".att HTTP") != std::string::npos)) {
+            tag_reads.push_back(line);
+        }
+    }
+    EXPECT_EQ(listings, 2u);
+    EXPECT_EQ(tag_reads.size(), signed_images.size()) << testing::PrintToString(tag_reads);
+    for (const auto& line : tag_reads) {
+        bool of_signed = false;
+        for (std::size_t i : signed_images) {
+            of_signed |= line.find(referrers_tag(staging[i].digest) + ".sig") != std::string::npos;
+        }
+        EXPECT_TRUE(of_signed) << line;
+    }
+    for (std::size_t i : signed_images) {
+        auto layers =
+            read_signature_image(destination + "/" + staging[i].repository, staging[i].digest);
+        EXPECT_EQ(layers.size(), 2u)
+            << "the staging signature of " << staging[i].digest << " was not carried";
+    }
 }
 
 TEST_F(CipSupply, ValidateBlocksImagesWithoutATrustedSignature) {
