@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/// The tags of destination repositories as hoist last saw them: Plan's listings, plus
-/// every tag hoist may have written since. Sign and Attest ask it before reading a `.sig`
-/// tag or a `sha256-<hex>` referrers tag, which in a first promotion do not exist yet, and
-/// skip that GET when the answer is sure.
+/// The tags of repositories as hoist last saw them: Plan's listings (every destination,
+/// and the staging repositories Sign will look into), plus every tag hoist may have
+/// written since. Sign and Attest ask it before reading a `.sig` tag or a `sha256-<hex>`
+/// referrers tag, which in a first promotion do not exist yet, and skip that GET when the
+/// answer is sure.
 ///
 /// A tag another client writes after the listing is not seen. Reading just before
 /// writing leaves the same race (two writers of one `.sig` tag, the last one wins), only
