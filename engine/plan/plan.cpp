@@ -127,13 +127,17 @@ private:
     asio::awaitable<void> read_listings() {
         enum class role : std::uint8_t { unused, source, destination };
         std::vector<role> roles(repositories_.size(), role::unused);
-        std::map<std::uint32_t, std::set<std::string_view>> source_digests;
+        // Distinct digests per source repository: counted only when listing may spare reads.
+        std::vector<std::set<std::string_view>> source_digests(
+            options_.list_source_tags ? repositories_.size() : 0);
         for (const auto& edge : edges_.edges) {
             if (roles[edge.source_repository] == role::unused) {
                 roles[edge.source_repository] = role::source;
             }
             roles[edge.destination_repository] = role::destination;
-            source_digests[edge.source_repository].insert(edge.digest());
+            if (options_.list_source_tags) {
+                source_digests[edge.source_repository].insert(edge.digest());
+            }
         }
         std::vector<std::uint32_t> wanted;
         std::map<std::string, std::uint32_t> probe_of_host;
