@@ -2,6 +2,7 @@
 #include "engine/plan/plan.hpp"
 
 #include "engine/bounded.hpp"
+#include "net/registry/media_types.hpp"
 
 #include <map>
 #include <set>
@@ -61,6 +62,7 @@ public:
         }
         plan.requests = requests_;
         record_listed_tags(plan.tags);
+        plan.image_manifests = std::move(image_manifests_);
         co_return plan;
     }
 
@@ -112,6 +114,9 @@ public:
             co_return;
         }
         inventory.digests.insert((*info)->digest);
+        if (reg::is_image_manifest((*info)->media_type)) {
+            self->image_manifests_.insert((*info)->digest);
+        }
         if (!by_digest) {
             inventory.digest_of_tag[query->reference] = (*info)->digest;
         }
@@ -338,6 +343,7 @@ private:
     plan_options options_;
     net::deadline until_;
     std::vector<repository_inventory> repositories_;
+    std::unordered_set<std::string> image_manifests_;
     plan_requests requests_;
 };
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace hoist::engine {
@@ -83,6 +84,10 @@ struct promotion_plan {
     /// The tags of every repository Plan listed (all destinations; sources as
     /// `list_source_tags` asks); the phases after Plan add the tags they write.
     known_tags tags;
+    /// Digests a HEAD answered with an image manifest's media type: they list no children,
+    /// so Sign need not read them to find any. Digests name content, so the answer of one
+    /// repository holds for all.
+    std::unordered_set<std::string> image_manifests;
 
     /// Refused tag moves, lost digests or unreadable repositories: the run must fail.
     bool clean() const { return counts.tag_move == 0 && counts.lost == 0 && counts.failed == 0; }

@@ -377,8 +377,8 @@ attach_hints attach_hints_for(promotion_run& run, const reg::repository_ref& rep
     return hints;
 }
 
-/// The manifests an index at `digest` lists (none for an image): from what Promote read,
-/// else read from `repo`.
+/// The manifests an index at `digest` lists (none for an image): from what Promote read or
+/// Plan's HEADs showed, else read from `repo`.
 asio::awaitable<net::result<std::vector<std::string>>> index_children(
     promotion_run& run, const reg::repository_ref& repo, const std::string& digest) {
     if (run.promoted) {
@@ -386,6 +386,9 @@ asio::awaitable<net::result<std::vector<std::string>>> index_children(
             facts != run.promoted->manifests.end()) {
             co_return facts->second.children;
         }
+    }
+    if (run.plan && run.plan->image_manifests.contains(digest)) {
+        co_return std::vector<std::string>();
     }
     auto top = co_await run.client->get_manifest(repo, digest, run.until);
     if (!top) {
