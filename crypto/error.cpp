@@ -42,6 +42,8 @@ public:
                 return "the signed content names another digest than the artifact's";
             case errc::limit_exceeded:
                 return "signature document over a count limit";
+            case errc::check_refused:
+                return "refused by a supply-chain check";
         }
         return "unknown hoist.crypto error";
     }

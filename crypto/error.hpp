@@ -30,6 +30,7 @@ enum class errc {
     unsupported_document,  ///< well formed, but a version, type or algorithm not supported
     digest_mismatch,       ///< signed content names another digest than the artifact's
     limit_exceeded,        ///< over a count limit, e.g. more than 1000 `.sig` layers
+    check_refused,         ///< Validate's or Provenance's rules refuse the image
 };
 
 const boost::system::error_category& crypto_category() noexcept;

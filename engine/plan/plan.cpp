@@ -392,12 +392,15 @@ void plan_counts::add(edge_outcome outcome) {
 
 void promotion_plan::block(std::size_t edge, std::string reason) {
     auto& decision = decisions[edge];
-    if (decision.outcome != edge_outcome::promote) {
+    if (decision.outcome == edge_outcome::promote) {
+        --counts.promote;
+    } else if (decision.outcome == edge_outcome::present) {
+        --counts.present;
+    } else {
         return;
     }
     decision.outcome = edge_outcome::blocked;
     decision.detail = std::move(reason);
-    --counts.promote;
     ++counts.blocked;
 }
 

@@ -92,7 +92,8 @@ struct promotion_plan {
     /// Refused tag moves, lost digests or unreadable repositories: the run must fail.
     bool clean() const { return counts.tag_move == 0 && counts.lost == 0 && counts.failed == 0; }
 
-    /// Takes a to-promote edge out of the promotion, saying why; a no-op for others.
+    /// Takes a to-promote edge out of the promotion, or a present one out of signing,
+    /// saying why; a no-op for others.
     void block(std::size_t edge, std::string reason);
 };
 

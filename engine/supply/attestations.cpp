@@ -205,7 +205,7 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
     reg::registry_client& client, crypto::batch_signer& signer, const reg::repository_ref& repo,
     const std::string& digest, const std::string& predicate_type, const std::string& statement,
     std::optional<std::string>& bundle_json, duplicate_rule rule, const std::string& created,
-    net::deadline until, attach_hints hints) {
+    net::deadline until, attach_hints hints, write_gate before_write) {
     std::vector<reg::descriptor> referrers;
     if (!hints.referrers_tag_absent || !client.lacks_referrers_api(repo.registry)) {
         auto listed =
@@ -226,6 +226,11 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
     });
     if (present) {
         co_return std::optional<std::string>();
+    }
+    if (before_write) {
+        if (auto allowed = co_await before_write(); !allowed) {
+            co_return allowed.error();
+        }
     }
     if (!bundle_json) {
         auto envelope = co_await sign_intoto_statement(signer, statement);

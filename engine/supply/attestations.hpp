@@ -8,6 +8,7 @@
 #include "crypto/batch_signer.hpp"
 #include "crypto/bundle.hpp"
 #include "crypto/dsse.hpp"
+#include "engine/supply/write_gate.hpp"
 #include "net/asio.hpp"
 #include "net/deadline.hpp"
 #include "net/error.hpp"
@@ -103,13 +104,14 @@ struct attach_hints {
 /// as it by `rule`. `bundle_json` is the signed bundle: when empty it is signed here and
 /// kept, so one signature serves every repository a digest is attached in. Returns the
 /// referrer's digest, or nullopt when nothing was written. The caller runs one attachment
-/// per (repository, subject) at a time.
+/// per (repository, subject) at a time. `before_write` (if set) may refuse the attachment
+/// once it is known to be needed.
 // lifetime: `bundle_json` outlives the call (owned by the caller's frame).
 asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle(
     net::registry::registry_client& client, crypto::batch_signer& signer,
     const net::registry::repository_ref& repo, const std::string& digest,
     const std::string& predicate_type, const std::string& statement,
     std::optional<std::string>& bundle_json, duplicate_rule rule, const std::string& created,
-    net::deadline until, attach_hints hints = {false, std::nullopt});
+    net::deadline until, attach_hints hints = {false, std::nullopt}, write_gate before_write = {});
 
 }  // namespace hoist::engine

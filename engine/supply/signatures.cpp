@@ -7,6 +7,7 @@
 #include "engine/bounded.hpp"
 #include "net/registry/media_types.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace hoist::engine {
@@ -150,11 +151,9 @@ asio::awaitable<net::result<signature_verdict>> verify_signatures(
     co_return verdict;
 }
 
-asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client& client,
-                                                            crypto::batch_signer& signer,
-                                                            signing_request request,
-                                                            net::deadline until,
-                                                            bool tag_surely_absent) {
+asio::awaitable<net::result<signing_outcome>> add_signature(
+    reg::registry_client& client, crypto::batch_signer& signer, signing_request request,
+    net::deadline until, bool tag_surely_absent, write_gate before_write) {
     signing_outcome outcome;
     const auto& repo = request.repo;
     std::string what = "sign " + repo.to_string() + "@" + request.digest;
@@ -186,6 +185,16 @@ asio::awaitable<net::result<signing_outcome>> add_signature(reg::registry_client
         auto signature = crypto::base64_decode(annotation->second);
         if (signature && signer.public_key().verify_der(payload, *signature)) {
             already_signed = true;
+        }
+    }
+
+    bool carries_new =
+        request.carried_from &&
+        std::any_of(request.carried.begin(), request.carried.end(),
+                    [&](const auto& layer) { return !present.contains(layer_key(layer)); });
+    if (before_write && (carries_new || (request.sign && !already_signed))) {
+        if (auto allowed = co_await before_write(); !allowed) {
+            co_return allowed.error();
         }
     }
 

@@ -8,6 +8,7 @@
 #include "crypto/batch_signer.hpp"
 #include "crypto/ec_key.hpp"
 #include "crypto/signature_image.hpp"
+#include "engine/supply/write_gate.hpp"
 #include "net/asio.hpp"
 #include "net/deadline.hpp"
 #include "net/error.hpp"
@@ -90,10 +91,9 @@ struct signing_outcome {
 /// Blobs first, the manifest last, so the tag never names a missing blob. Two writers of
 /// the same `.sig` tag at once lose one signature: the caller runs one per tag.
 /// `tag_surely_absent`: the caller knows there is no `.sig` tag yet, so it is not read.
-asio::awaitable<net::result<signing_outcome>> add_signature(net::registry::registry_client& client,
-                                                            crypto::batch_signer& signer,
-                                                            signing_request request,
-                                                            net::deadline until,
-                                                            bool tag_surely_absent = false);
+/// `before_write` (if set) may refuse, once something is to be written.
+asio::awaitable<net::result<signing_outcome>> add_signature(
+    net::registry::registry_client& client, crypto::batch_signer& signer, signing_request request,
+    net::deadline until, bool tag_surely_absent = false, write_gate before_write = {});
 
 }  // namespace hoist::engine

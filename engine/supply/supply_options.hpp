@@ -5,8 +5,11 @@
 
 #include "crypto/ec_key.hpp"
 #include "engine/supply/provenance_policy.hpp"
+#include "net/wakeup.hpp"
 
 #include <cstddef>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,11 +46,25 @@ struct signing_counts {
     std::size_t written = 0;  ///< signatures or attestations written now
     std::size_t present = 0;  ///< already there from an earlier run
     std::size_t carried = 0;  ///< staging signatures copied along
+    /// Groups in place before the run whose source image the checks refused: their edges
+    /// are blocked, nothing written for them.
+    std::size_t refused = 0;
     std::size_t failed = 0;
+};
+
+/// What this run's checks (Provenance and Validate together) found of one source image.
+struct source_image_check {
+    bool finished = false;
+    std::optional<std::string> refusal;  ///< why nothing may be promoted or signed for it
+    net::wait_list waiters;              ///< others asking while the check runs
 };
 
 struct supply_record {
     std::vector<image_verdict> verdicts;
+    /// By "<source repository>@<digest>". Provenance and Validate enter the images they
+    /// check; Sign and Attest check, once, the images in place before the run that they
+    /// are about to write for, and reuse what the phases found.
+    std::map<std::string, std::unique_ptr<source_image_check>> source_checks;
     signing_counts signatures;
     signing_counts attestations;
     std::vector<std::string> errors;  ///< one line per failed signature or attestation

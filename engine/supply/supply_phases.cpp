@@ -4,6 +4,7 @@
 #include "crypto/batch_signer.hpp"
 #include "crypto/bundle.hpp"
 #include "crypto/dsse.hpp"
+#include "crypto/error.hpp"
 #include "crypto/intoto.hpp"
 #include "crypto/simple_signing.hpp"
 #include "crypto/slsa.hpp"
@@ -68,10 +69,18 @@ std::string settle(promotion_run& run, std::string_view phase_name,
         if (verdict.phase.empty()) {
             continue;  // not checked (mode off for its project)
         }
+        auto& check = run.supply.source_checks[images[i].repository + "@" + images[i].digest];
+        if (!check) {
+            check = std::make_unique<source_image_check>();
+            check->finished = true;
+        }
         if (!verdict.passed) {
             ++blocked;
             for (auto edge : images[i].edges) {
                 run.plan->block(edge, std::string(phase_name) + ": " + verdict.detail);
+            }
+            if (!check->refusal) {
+                check->refusal = std::string(phase_name) + ": " + verdict.detail;
             }
         }
         run.supply.verdicts.push_back(std::move(verdict));
@@ -89,27 +98,160 @@ phase_outcome dry_run_stop(const promotion_run& run, phase_outcome outcome) {
         outcome.message + "; dry run complete, nothing was promoted (use --confirm to promote)"};
 }
 
+bool provenance_rules_on(const supply_options& o) {
+    bool any_rule_on = o.provenance != check_mode::off;
+    if (o.policy) {
+        for (const auto& rule : o.policy->projects) {
+            any_rule_on |= rule.mode.value_or(o.provenance) != check_mode::off;
+        }
+        if (o.policy->fallback) {
+            any_rule_on |= o.policy->fallback->mode.value_or(o.provenance) != check_mode::off;
+        }
+    }
+    return any_rule_on;
+}
+
+bool provenance_checked(const supply_options& o) {
+    return provenance_rules_on(o) && !o.verify_keys.empty();
+}
+
+bool signatures_checked(const supply_options& o) {
+    return o.validate != check_mode::off && !o.verify_keys.empty();
+}
+
+/// Provenance's verdict on one source image; `phase` is empty when its project's mode is off.
+asio::awaitable<image_verdict> check_provenance(promotion_run& run, const source_image& image) {
+    const auto& o = run.options.supply;
+    const provenance_rule* rule = o.policy ? o.policy->rule_for(image.repository) : nullptr;
+    check_mode mode = rule && rule->mode ? *rule->mode : o.provenance;
+    image_verdict verdict{"provenance", image.repository + "@" + image.digest, true, {}};
+    if (mode == check_mode::off) {
+        verdict.phase.clear();
+        co_return verdict;
+    }
+    auto repo = reg::parse_repository_ref(image.repository);
+    if (!repo) {
+        co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
+    }
+    std::vector<found_attestation> found;
+    auto legacy = co_await find_legacy_attestations(*run.client, *repo, image.digest, run.until);
+    auto referred =
+        co_await find_bundle_attestations(*run.client, *repo, image.digest, "", run.until);
+    for (auto* list : {&legacy, &referred}) {
+        if (!*list) {
+            verdict.passed = false;
+            verdict.detail = "cannot read attestations: " + list->error().message();
+            co_return verdict;
+        }
+        for (auto& item : **list) {
+            found.push_back(std::move(item));
+        }
+    }
+    std::vector<std::string> problems;
+    std::size_t foreign = 0;
+    for (const auto& attestation : found) {
+        const auto& envelope = attestation.envelope;
+        if (envelope.payload_type != crypto::intoto_payload_type) {
+            continue;
+        }
+        bool verified =
+            std::any_of(o.verify_keys.begin(), o.verify_keys.end(),
+                        [&](const auto& key) { return crypto::verify_dsse(envelope, key); });
+        if (!verified) {
+            ++foreign;  // someone else's attestation: not ours to judge
+            continue;
+        }
+        auto statement = crypto::parse_statement(envelope.payload);
+        if (!statement) {
+            problems.push_back(attestation.where + ": statement unreadable (" +
+                               statement.error().message() + ")");
+            continue;
+        }
+        if (!crypto::is_slsa_provenance(statement->predicate_type)) {
+            continue;  // another predicate (SBOM, vulnerability scan): not provenance
+        }
+        if (!crypto::has_subject_digest(*statement, hex_of(image.digest))) {
+            problems.push_back(attestation.where + ": provenance of another artifact");
+            continue;
+        }
+        auto facts = crypto::provenance_facts_of(*statement);
+        if (!facts) {
+            problems.push_back(attestation.where + ": predicate refused (" +
+                               facts.error().message() + ")");
+            continue;
+        }
+        if (rule && !allowed_by(rule->builders, facts->builder_id)) {
+            problems.push_back(attestation.where + ": builder \"" + facts->builder_id +
+                               "\" is not allowed");
+            continue;
+        }
+        if (rule && !rule->sources.empty() &&
+            std::none_of(facts->source_uris.begin(), facts->source_uris.end(),
+                         [&](const auto& uri) { return allowed_by(rule->sources, uri); })) {
+            problems.push_back(attestation.where + ": no allowed source among " +
+                               std::to_string(facts->source_uris.size()) + " named");
+            continue;
+        }
+        verdict.detail = "SLSA provenance verified (" + attestation.where + ", builder " +
+                         facts->builder_id + ")";
+        co_return verdict;
+    }
+    if (!problems.empty()) {
+        verdict.passed = false;
+        for (const auto& problem : problems) {
+            verdict.detail += (verdict.detail.empty() ? "" : "; ") + problem;
+        }
+        co_return verdict;
+    }
+    std::string none = "no SLSA provenance that verifies with --verify-key";
+    if (foreign != 0) {
+        none += " (" + count_text(foreign, "attestations by other keys ignored") + ")";
+    }
+    verdict.passed = mode != check_mode::required;
+    verdict.detail = mode == check_mode::required ? none + "; required" : none + "; if present";
+    co_return verdict;
+}
+
+/// Validate's verdict on one source image: its cosign signatures against --verify-key.
+asio::awaitable<image_verdict> check_signatures(promotion_run& run, const source_image& image) {
+    const auto& o = run.options.supply;
+    image_verdict verdict{"validate", image.repository + "@" + image.digest, true, {}};
+    auto repo = reg::parse_repository_ref(image.repository);
+    if (!repo) {
+        co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
+    }
+    auto checked =
+        co_await verify_signatures(*run.client, *repo, image.digest, o.verify_keys, run.until);
+    if (!checked) {
+        verdict.passed = false;
+        verdict.detail = "cannot read signatures: " + checked.error().message();
+    } else if (!checked->verified.empty()) {
+        verdict.detail = "signature of " + checked->verified.front().docker_reference + " verified";
+    } else if (!checked->signed_at_all) {
+        verdict.passed = o.validate != check_mode::required;
+        verdict.detail = verdict.passed ? "unsigned (allowed: --validate=if-present)"
+                                        : "unsigned, and --validate=required";
+    } else {
+        verdict.passed = false;
+        verdict.detail = "no signature verifies with --verify-key";
+        for (const auto& why : checked->rejected) {
+            verdict.detail += "; " + why;
+        }
+    }
+    co_return verdict;
+}
+
 class provenance_phase final : public phase {
 public:
     std::string_view name() const override { return "provenance"; }
 
     asio::awaitable<phase_outcome> run(promotion_run& run) override {
         const auto& o = run.options.supply;
-        bool any_rule_on = o.provenance != check_mode::off;
-        if (o.policy) {
-            for (const auto& rule : o.policy->projects) {
-                any_rule_on |= rule.mode.value_or(o.provenance) != check_mode::off;
-            }
-            if (o.policy->fallback) {
-                any_rule_on |= o.policy->fallback->mode.value_or(o.provenance) != check_mode::off;
-            }
-        }
-        if (!any_rule_on) {
-            co_return phase_outcome{phase_status::skipped, "--provenance=off"};
-        }
-        if (o.verify_keys.empty()) {
+        if (!provenance_checked(o)) {
             co_return phase_outcome{phase_status::skipped,
-                                    "no --verify-key given: provenance not checked"};
+                                    provenance_rules_on(o)
+                                        ? "no --verify-key given: provenance not checked"
+                                        : "--provenance=off"};
         }
         auto images = images_to_promote(run);
         if (images.empty()) {
@@ -118,103 +260,9 @@ public:
         std::vector<image_verdict> verdicts(images.size());
         co_await for_each_bounded(images.size(), o.parallel,
                                   [&](std::size_t i) -> asio::awaitable<void> {
-                                      verdicts[i] = co_await check(run, images[i]);
+                                      verdicts[i] = co_await check_provenance(run, images[i]);
                                   });
         co_return phase_outcome{phase_status::done, settle(run, name(), images, verdicts)};
-    }
-
-private:
-    static asio::awaitable<image_verdict> check(promotion_run& run, const source_image& image) {
-        const auto& o = run.options.supply;
-        const provenance_rule* rule = o.policy ? o.policy->rule_for(image.repository) : nullptr;
-        check_mode mode = rule && rule->mode ? *rule->mode : o.provenance;
-        image_verdict verdict{"provenance", image.repository + "@" + image.digest, true, {}};
-        if (mode == check_mode::off) {
-            verdict.phase.clear();
-            co_return verdict;
-        }
-        auto repo = reg::parse_repository_ref(image.repository);
-        if (!repo) {
-            co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
-        }
-        std::vector<found_attestation> found;
-        auto legacy =
-            co_await find_legacy_attestations(*run.client, *repo, image.digest, run.until);
-        auto referred =
-            co_await find_bundle_attestations(*run.client, *repo, image.digest, "", run.until);
-        for (auto* list : {&legacy, &referred}) {
-            if (!*list) {
-                verdict.passed = false;
-                verdict.detail = "cannot read attestations: " + list->error().message();
-                co_return verdict;
-            }
-            for (auto& item : **list) {
-                found.push_back(std::move(item));
-            }
-        }
-        std::vector<std::string> problems;
-        std::size_t foreign = 0;
-        for (const auto& attestation : found) {
-            const auto& envelope = attestation.envelope;
-            if (envelope.payload_type != crypto::intoto_payload_type) {
-                continue;
-            }
-            bool verified =
-                std::any_of(o.verify_keys.begin(), o.verify_keys.end(),
-                            [&](const auto& key) { return crypto::verify_dsse(envelope, key); });
-            if (!verified) {
-                ++foreign;  // someone else's attestation: not ours to judge
-                continue;
-            }
-            auto statement = crypto::parse_statement(envelope.payload);
-            if (!statement) {
-                problems.push_back(attestation.where + ": statement unreadable (" +
-                                   statement.error().message() + ")");
-                continue;
-            }
-            if (!crypto::is_slsa_provenance(statement->predicate_type)) {
-                continue;  // another predicate (SBOM, vulnerability scan): not provenance
-            }
-            if (!crypto::has_subject_digest(*statement, hex_of(image.digest))) {
-                problems.push_back(attestation.where + ": provenance of another artifact");
-                continue;
-            }
-            auto facts = crypto::provenance_facts_of(*statement);
-            if (!facts) {
-                problems.push_back(attestation.where + ": predicate refused (" +
-                                   facts.error().message() + ")");
-                continue;
-            }
-            if (rule && !allowed_by(rule->builders, facts->builder_id)) {
-                problems.push_back(attestation.where + ": builder \"" + facts->builder_id +
-                                   "\" is not allowed");
-                continue;
-            }
-            if (rule && !rule->sources.empty() &&
-                std::none_of(facts->source_uris.begin(), facts->source_uris.end(),
-                             [&](const auto& uri) { return allowed_by(rule->sources, uri); })) {
-                problems.push_back(attestation.where + ": no allowed source among " +
-                                   std::to_string(facts->source_uris.size()) + " named");
-                continue;
-            }
-            verdict.detail = "SLSA provenance verified (" + attestation.where + ", builder " +
-                             facts->builder_id + ")";
-            co_return verdict;
-        }
-        if (!problems.empty()) {
-            verdict.passed = false;
-            for (const auto& problem : problems) {
-                verdict.detail += (verdict.detail.empty() ? "" : "; ") + problem;
-            }
-            co_return verdict;
-        }
-        std::string none = "no SLSA provenance that verifies with --verify-key";
-        if (foreign != 0) {
-            none += " (" + count_text(foreign, "attestations by other keys ignored") + ")";
-        }
-        verdict.passed = mode != check_mode::required;
-        verdict.detail = mode == check_mode::required ? none + "; required" : none + "; if present";
-        co_return verdict;
     }
 };
 
@@ -224,12 +272,12 @@ public:
 
     asio::awaitable<phase_outcome> run(promotion_run& run) override {
         const auto& o = run.options.supply;
-        if (o.validate == check_mode::off) {
-            co_return dry_run_stop(run, {phase_status::skipped, "--validate=off"});
-        }
-        if (o.verify_keys.empty()) {
-            co_return dry_run_stop(run, {phase_status::skipped,
-                                         "no --verify-key given: staging signatures not checked"});
+        if (!signatures_checked(o)) {
+            co_return dry_run_stop(run,
+                                   {phase_status::skipped,
+                                    o.validate == check_mode::off
+                                        ? "--validate=off"
+                                        : "no --verify-key given: staging signatures not checked"});
         }
         auto images = images_to_promote(run);
         if (images.empty()) {
@@ -238,39 +286,9 @@ public:
         std::vector<image_verdict> verdicts(images.size());
         co_await for_each_bounded(images.size(), o.parallel,
                                   [&](std::size_t i) -> asio::awaitable<void> {
-                                      verdicts[i] = co_await check(run, images[i]);
+                                      verdicts[i] = co_await check_signatures(run, images[i]);
                                   });
         co_return dry_run_stop(run, {phase_status::done, settle(run, name(), images, verdicts)});
-    }
-
-private:
-    static asio::awaitable<image_verdict> check(promotion_run& run, const source_image& image) {
-        const auto& o = run.options.supply;
-        image_verdict verdict{"validate", image.repository + "@" + image.digest, true, {}};
-        auto repo = reg::parse_repository_ref(image.repository);
-        if (!repo) {
-            co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
-        }
-        auto checked =
-            co_await verify_signatures(*run.client, *repo, image.digest, o.verify_keys, run.until);
-        if (!checked) {
-            verdict.passed = false;
-            verdict.detail = "cannot read signatures: " + checked.error().message();
-        } else if (!checked->verified.empty()) {
-            verdict.detail =
-                "signature of " + checked->verified.front().docker_reference + " verified";
-        } else if (!checked->signed_at_all) {
-            verdict.passed = o.validate != check_mode::required;
-            verdict.detail = verdict.passed ? "unsigned (allowed: --validate=if-present)"
-                                            : "unsigned, and --validate=required";
-        } else {
-            verdict.passed = false;
-            verdict.detail = "no signature verifies with --verify-key";
-            for (const auto& why : checked->rejected) {
-                verdict.detail += "; " + why;
-            }
-        }
-        co_return verdict;
     }
 };
 
@@ -278,9 +296,13 @@ private:
 struct signing_group {
     std::string identity;
     std::string digest;
-    std::string source;                     ///< a source repository path of the digest
+    /// A source repository path of the digest: one this run promoted from, if any.
+    std::string source;
     std::vector<std::string> destinations;  ///< repository paths, canonical first
     std::set<std::string> tags;
+    /// This run promoted an edge of the group, after Provenance and Validate passed it.
+    /// Otherwise every edge was in place before the run, and nothing checked the image.
+    bool promoted_now = false;
 };
 
 std::vector<signing_group> signing_groups(const promotion_run& run) {
@@ -305,11 +327,15 @@ std::vector<signing_group> signing_groups(const promotion_run& run) {
         const auto& destination = set.destination_path(edge);
         auto identity = signing_identity(destination);
         auto& group = groups[{identity, edge.digest()}];
+        bool promoted_now = outcome == edge_outcome::promote;
         if (group.identity.empty()) {
             group.identity = identity;
             group.digest = edge.digest();
-            group.source = set.source_path(edge);
         }
+        if (group.source.empty() || (promoted_now && !group.promoted_now)) {
+            group.source = set.source_path(edge);  // staging signatures come from a checked one
+        }
+        group.promoted_now |= promoted_now;
         if (std::find(group.destinations.begin(), group.destinations.end(), destination) ==
             group.destinations.end()) {
             group.destinations.push_back(destination);
@@ -324,6 +350,67 @@ std::vector<signing_group> signing_groups(const promotion_run& run) {
         out.push_back(std::move(group));
     }
     return out;
+}
+
+/// The checks Provenance and Validate give the images a run promotes, for the source image
+/// of a group that was in place before the run, when Sign or Attest is about to write for
+/// it: kpromo signs only what it promotes and checked, and hoist, which also completes the
+/// signing an earlier run left undone, must not sign what it never checked (an image
+/// copied in by hand, or promoted with the checks off). Once per image and run: what the
+/// phases found of the same source image (through another edge) stands.
+asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::string source,
+                                                       std::string digest) {
+    std::string key = source + "@" + digest;
+    auto& slot = run.supply.source_checks[key];
+    if (!slot) {
+        slot = std::make_unique<source_image_check>();
+        source_image_check* check = slot.get();
+        source_image image{source, digest, {}};
+        std::vector<image_verdict> verdicts;
+        if (provenance_checked(run.options.supply)) {
+            auto verdict = co_await check_provenance(run, image);
+            verdicts.push_back(std::move(verdict));
+        }
+        if (signatures_checked(run.options.supply)) {
+            auto verdict = co_await check_signatures(run, image);
+            verdicts.push_back(std::move(verdict));
+        }
+        for (auto& verdict : verdicts) {
+            if (verdict.phase.empty()) {
+                continue;  // its project's mode is off
+            }
+            if (!verdict.passed && !check->refusal) {
+                check->refusal = verdict.phase + ": " + verdict.detail;
+            }
+            run.supply.verdicts.push_back(std::move(verdict));
+        }
+        check->finished = true;
+        check->waiters.notify_all();
+    }
+    source_image_check* check = run.supply.source_checks[key].get();
+    while (!check->finished) {
+        if (co_await check->waiters.wait(run.until) != net::wait_status::notified) {
+            co_return net::fail(net::errc::timeout, "waiting for the check of " + key);
+        }
+    }
+    if (check->refusal) {
+        co_return net::fail(
+            crypto::make_error_code(crypto::errc::check_refused),
+            "in place before this run, and its source " + key + " is refused: " + *check->refusal);
+    }
+    co_return net::result<void>{};
+}
+
+/// What Sign and Attest ask before writing for `group`: nothing when this run promoted it
+/// or checks nothing; otherwise check_present_image.
+write_gate gate_for(promotion_run& run, const signing_group& group) {
+    const auto& o = run.options.supply;
+    if (group.promoted_now || (!provenance_checked(o) && !signatures_checked(o))) {
+        return {};
+    }
+    return [&run, source = group.source, digest = group.digest]() {
+        return check_present_image(run, source, digest);
+    };
 }
 
 std::optional<phase_outcome> signing_skipped(const promotion_run& run) {
@@ -346,10 +433,35 @@ std::string signing_summary(const signing_counts& c, std::string_view what) {
     if (c.carried != 0) {
         text += ", " + count_text(c.carried, "staging signatures carried");
     }
+    if (c.refused != 0) {
+        text += ", " + count_text(c.refused, "refused (in place before the run, checks failed)");
+    }
     if (c.failed != 0) {
         text += ", " + count_text(c.failed, "failed");
     }
     return text;
+}
+
+/// Sorts out a group Sign or Attest could not finish: a refusal of its source image by the
+/// checks blocks the group's edges, as Validate blocks the images it refuses; anything else
+/// is a failure of the phase.
+void settle_group_failure(promotion_run& run, signing_counts& counts, std::string_view phase_name,
+                          const signing_group& group, const net::failure& failure) {
+    if (failure.code == crypto::make_error_code(crypto::errc::check_refused)) {
+        ++counts.refused;
+        const auto& set = *run.plan->edges;
+        for (std::size_t i = 0; i < set.edges.size(); ++i) {
+            const auto& edge = set.edges[i];
+            if (edge.digest() == group.digest &&
+                signing_identity(set.destination_path(edge)) == group.identity) {
+                run.plan->block(i, std::string(phase_name) + ": " + failure.detail);
+            }
+        }
+        return;
+    }
+    ++counts.failed;
+    run.supply.errors.push_back(std::string(phase_name) + " " + group.identity + "@" +
+                                group.digest + ": " + failure.message());
 }
 
 /// Records that `tag` of `repo` is about to be written; returns whether it surely did not
@@ -430,9 +542,7 @@ public:
             [&](std::size_t i) -> asio::awaitable<void> {
                 auto done = co_await sign_group(run, signer, groups[i], claimed);
                 if (!done) {
-                    ++counts.failed;
-                    run.supply.errors.push_back("sign " + groups[i].identity + "@" +
-                                                groups[i].digest + ": " + done.error().message());
+                    settle_group_failure(run, counts, "sign", groups[i], done.error());
                 }
             });
         std::string summary = signing_summary(counts, "signatures");
@@ -476,14 +586,15 @@ private:
                 if (!request.carried.empty()) {
                     bool absent = note_tag_write(run, *repo, signature_tag(group.digest));
                     auto outcome = co_await add_signature(*run.client, signer, std::move(request),
-                                                          run.until, absent);
+                                                          run.until, absent, gate_for(run, group));
                     if (!outcome) {
                         co_return outcome.error();
                     }
                     counts.carried += outcome->carried_now;
                 }
             }
-            co_return co_await sign_as_bundles(run, signer, *repo, targets, claimed);
+            co_return co_await sign_as_bundles(run, signer, *repo, targets, claimed,
+                                               gate_for(run, group));
         }
         // Each target has a `.sig` tag of its own: an index and its children are signed
         // side by side.
@@ -509,8 +620,8 @@ private:
             }
         }
         bool absent = note_tag_write(run, repo, signature_tag(digest));
-        auto outcome =
-            co_await add_signature(*run.client, signer, std::move(request), run.until, absent);
+        auto outcome = co_await add_signature(*run.client, signer, std::move(request), run.until,
+                                              absent, gate_for(run, group));
         if (!outcome) {
             co_return outcome.error();
         }
@@ -554,7 +665,8 @@ private:
 
     static asio::awaitable<net::result<void>> sign_as_bundles(
         promotion_run& run, crypto::batch_signer& signer, const reg::repository_ref& repo,
-        const std::vector<std::string>& targets, std::set<std::string>& claimed) {
+        const std::vector<std::string>& targets, std::set<std::string>& claimed,
+        write_gate before_write) {
         auto& counts = run.supply.signatures;
         std::string created = utc_timestamp_now();
         for (const auto& digest : targets) {
@@ -571,7 +683,7 @@ private:
             auto wrote = co_await attach_statement_bundle(
                 *run.client, signer, repo, digest, std::string(cosign_sign_predicate_type),
                 *statement, bundle, duplicate_rule::same_statement, created, run.until,
-                attach_hints_for(run, repo, digest));
+                attach_hints_for(run, repo, digest), before_write);
             if (!wrote) {
                 co_return wrote.error();
             }
@@ -602,9 +714,7 @@ public:
             [&](std::size_t i) -> asio::awaitable<void> {
                 auto done = co_await attest_group(run, signer, groups[i], timestamp);
                 if (!done) {
-                    ++counts.failed;
-                    run.supply.errors.push_back("attest " + groups[i].identity + "@" +
-                                                groups[i].digest + ": " + done.error().message());
+                    settle_group_failure(run, counts, "attest", groups[i], done.error());
                 }
             });
         std::string summary = signing_summary(counts, "attestations");
@@ -669,7 +779,7 @@ private:
             auto wrote = co_await attach_statement_bundle(
                 *run.client, signer, *repo, group.digest, std::string(promotion_predicate_type),
                 *statement, bundle, duplicate_rule::same_predicate_type, timestamp, run.until,
-                attach_hints_for(run, *repo, group.digest));
+                attach_hints_for(run, *repo, group.digest), gate_for(run, group));
             if (!wrote) {
                 co_return net::with_context(wrote.error(), destination);
             }

@@ -1001,6 +1001,78 @@ TEST_F(CipSupply, ValidateBlocksImagesWithoutATrustedSignature) {
     EXPECT_EQ(again["supply"]["attestations"]["written"], 0) << again["supply"].dump();
 }
 
+TEST_F(CipSupply, ImagesInPlaceBeforeTheRunAreSignedOnlyOnceTheyPassTheChecks) {
+    // img-000 signed in staging by the trusted key, img-001 by another. Both reach the
+    // first destination unsigned (promoted with --sign=false), img-000 the second too.
+    auto staging = push_staging("staging-present", 2, 0, 16);
+    ASSERT_EQ(staging.size(), 2u);
+    std::string source_path = source->host_port() + "/staging-present";
+    auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
+    sign_staging({{staged(0), staging[0].digest}}, *trusted_key);
+    sign_staging({{staged(1), staging[1].digest}}, *untrusted_key);
+    std::vector<promoted_image> images;
+    for (const auto& image : staging) {
+        images.push_back({image.repository, image.digest, {image.tag}});
+    }
+    std::string one = first->host_port() + "/present";
+    std::string two = second->host_port() + "/present";
+    write_promotion(*work / "present-1", source_path, {one}, images);
+    write_promotion(*work / "present-2", source_path, {two}, {images[0]});
+    write_promotion(*work / "present", source_path, {one, two}, images);
+    for (const char* earlier : {"present-1", "present-2"}) {
+        auto unsigned_run =
+            hoist("cip --confirm --sign=false --thin-manifest-dir " + (*work / earlier).string());
+        ASSERT_EQ(unsigned_run.status, 0) << unsigned_run.out;
+    }
+
+    // Now signed and checked: img-000 is in place everywhere, so no phase before Sign
+    // checks it; img-001 is new to the second destination, where Validate blocks it.
+    auto run =
+        hoist("cip --confirm --provenance=off --verify-key " + (*work / "trusted.pub").string() +
+              " --signing-key " + (*work / "hoist.key").string() + " --thin-manifest-dir " +
+              (*work / "present").string() + " --report " + (*work / "present.json").string());
+    EXPECT_EQ(run.status, 1) << run.out;
+    auto report = read_report(*work / "present.json");
+    ASSERT_TRUE(report.is_object());
+    // img-001 is blocked in both: by Validate where it was new, by Sign where it was in
+    // place (with Validate's reason, which stands for the same source image).
+    for (const auto& edge : report["plan"]["edges"]) {
+        bool refused = edge["digest"] == staging[1].digest;
+        EXPECT_EQ(edge["outcome"], refused ? "blocked" : "present") << edge.dump();
+        if (refused && edge["destination"].get<std::string>().starts_with(one)) {
+            auto detail = edge.value("detail", "");
+            EXPECT_TRUE(detail.starts_with("sign: in place before this run")) << detail;
+            EXPECT_NE(detail.find("no signature verifies"), std::string::npos) << detail;
+        }
+    }
+    // Each source image checked once: img-000 for Sign and Attest in both destinations,
+    // img-001 by Validate, whose refusal also holds where it was in place already.
+    std::map<std::string, std::string> results;
+    for (const auto& verdict : report["supply"]["verdicts"]) {
+        EXPECT_TRUE(results.emplace(verdict["image"], verdict["result"]).second) << verdict.dump();
+    }
+    EXPECT_EQ(results, (std::map<std::string, std::string>{
+                           {staged(0) + "@" + staging[0].digest, "passed"},
+                           {staged(1) + "@" + staging[1].digest, "blocked"}}))
+        << report["supply"].dump();
+
+    for (const auto& destination : {one, two}) {
+        std::string repository = destination + "/" + staging[0].repository;
+        auto layers = read_signature_image(repository, staging[0].digest);
+        ASSERT_EQ(layers.size(), 2u) << repository;  // the staging signature, then hoist's
+        EXPECT_EQ(layers[1].claims["critical"]["identity"]["docker-reference"], repository);
+        auto index = referrers_index(repository, staging[0].digest);
+        EXPECT_EQ(referrers_of_type(index, promotion_type).size(), 1u) << index.dump();
+    }
+    std::string refused = one + "/" + staging[1].repository;
+    EXPECT_FALSE(manifest_at(refused, referrers_tag(staging[1].digest) + ".sig").has_value());
+    EXPECT_FALSE(manifest_at(refused, referrers_tag(staging[1].digest)).has_value());
+    EXPECT_TRUE(report["supply"]["errors"].empty()) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["signatures"]["refused"], 1) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 2) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 2) << report["supply"].dump();
+}
+
 TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {
     auto staging = push_staging("staging-provenance", 5, 0, 13);
     ASSERT_EQ(staging.size(), 5u);

@@ -301,11 +301,8 @@ int exit_code_of(engine::phase_status status) {
 }
 
 nlohmann::ordered_json signing_counts_json(const engine::signing_counts& c) {
-    return {{"digests", c.digests},
-            {"written", c.written},
-            {"present", c.present},
-            {"carried", c.carried},
-            {"failed", c.failed}};
+    return {{"digests", c.digests}, {"written", c.written}, {"present", c.present},
+            {"carried", c.carried}, {"refused", c.refused}, {"failed", c.failed}};
 }
 
 nlohmann::ordered_json supply_to_json(const engine::supply_record& supply) {
