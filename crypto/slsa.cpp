@@ -38,8 +38,11 @@ void add_source(provenance_facts& facts, const std::string& uri) {
     }
 }
 
-// Adds `uri` of every entry of the optional array `name` (materials, resolvedDependencies).
-bool add_uris_of(provenance_facts& facts, const json& object, const char* name) {
+// Checks the optional array `name` (materials, resolvedDependencies) and adds the `uri` of
+// its first entry. The list holds every input of the build (base images, modules, tools);
+// by convention the first is the repository built from. The others are not sources: an
+// allowed repository among a build's inputs must not make its source allowed.
+bool add_first_uri_of(provenance_facts& facts, const json& object, const char* name) {
     const auto list = member_of_type(object, name, &json::is_array);
     if (!list) {
         return false;
@@ -47,6 +50,7 @@ bool add_uris_of(provenance_facts& facts, const json& object, const char* name) 
     if (*list == nullptr) {
         return true;
     }
+    bool first = true;
     for (const auto& entry : **list) {
         if (!entry.is_object()) {
             return false;
@@ -55,9 +59,10 @@ bool add_uris_of(provenance_facts& facts, const json& object, const char* name) 
         if (!uri) {
             return false;
         }
-        if (*uri != nullptr) {
+        if (first && *uri != nullptr) {
             add_source(facts, (*uri)->get_ref<const std::string&>());
         }
+        first = false;
     }
     return true;
 }
@@ -92,7 +97,7 @@ result<provenance_facts> facts_v02(const json& predicate) {
             }
         }
     }
-    if (!add_uris_of(facts, predicate, "materials")) {
+    if (!add_first_uri_of(facts, predicate, "materials")) {
         return bad;
     }
     return facts;
@@ -137,7 +142,7 @@ result<provenance_facts> facts_v1(const json& predicate) {
             }
         }
     }
-    if (!add_uris_of(facts, *definition, "resolvedDependencies")) {
+    if (!add_first_uri_of(facts, *definition, "resolvedDependencies")) {
         return bad;
     }
     return facts;

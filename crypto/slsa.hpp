@@ -20,10 +20,11 @@ bool is_slsa_provenance(std::string_view predicate_type);
 
 struct provenance_facts {
     std::string builder_id;
-    /// Where the sources came from, first occurrence first, without repeats:
-    /// v0.2: `invocation.configSource.uri`, then every `materials[].uri`;
+    /// The repository the build names as built from, in its spellings, without repeats:
+    /// v0.2: `invocation.configSource.uri`, then `materials[0].uri`;
     /// v1: `externalParameters.workflow.repository` (GitHub Actions), `externalParameters.source`
-    /// (a string or `{uri}`), then every `resolvedDependencies[].uri`.
+    /// (a string or `{uri}`), then `resolvedDependencies[0].uri`. The other materials and
+    /// dependencies are inputs (base images, modules), not the source.
     std::vector<std::string> source_uris;
 };
 

@@ -66,9 +66,30 @@ TEST(Slsa, ReadsV02SourcesInOrderWithoutRepeats) {
     const auto facts = provenance_facts_of(provenance(slsa_provenance_v02, predicate));
     ASSERT_TRUE(facts);
     EXPECT_EQ(facts->builder_id, "https://cloudbuild.googleapis.com/GoogleHostedWorker");
+    // The second material is an input, not the source.
     EXPECT_EQ(facts->source_uris,
-              (std::vector<std::string>{"git+https://github.com/kubernetes/k8s.io",
-                                        "https://storage.googleapis.com/bucket/source.tgz"}));
+              std::vector<std::string>{"git+https://github.com/kubernetes/k8s.io"});
+}
+
+TEST(Slsa, AnAllowedRepositoryAmongTheInputsIsNotTheSource) {
+    json predicate = {{"builder", {{"id", "https://example.test/builder"}}},
+                      {"buildType", "https://example.test/type"},
+                      {"materials",
+                       {{{"uri", "git+https://example.test/elsewhere"}},
+                        {{"uri", "git+https://github.com/kubernetes/foo"}}}}};
+    auto facts = provenance_facts_of(provenance(slsa_provenance_v02, predicate));
+    ASSERT_TRUE(facts);
+    EXPECT_EQ(facts->source_uris, std::vector<std::string>{"git+https://example.test/elsewhere"});
+
+    auto v1 = valid_v1();
+    v1["buildDefinition"]["resolvedDependencies"] = {
+        {{"uri", "git+https://example.test/repo@refs/heads/main"}},
+        {{"uri", "git+https://github.com/kubernetes/foo"}}};
+    facts = provenance_facts_of(provenance(slsa_provenance_v1, v1));
+    ASSERT_TRUE(facts);
+    EXPECT_EQ(facts->source_uris,
+              (std::vector<std::string>{"git+https://example.test/repo",
+                                        "git+https://example.test/repo@refs/heads/main"}));
 }
 
 TEST(Slsa, RefusesInvalidV02) {
@@ -120,8 +141,7 @@ TEST(Slsa, ReadsV1SourceAsStringOrResourceDescriptor) {
         {{"uri", "git+https://example.test/other"}}, {{"uri", "https://example.test/base.tgz"}}};
     facts = provenance_facts_of(provenance(slsa_provenance_v1, predicate));
     ASSERT_TRUE(facts);
-    EXPECT_EQ(facts->source_uris, (std::vector<std::string>{"git+https://example.test/other",
-                                                            "https://example.test/base.tgz"}));
+    EXPECT_EQ(facts->source_uris, std::vector<std::string>{"git+https://example.test/other"});
 }
 
 TEST(Slsa, RefusesV1ThatTheInTotoValidatorRejects) {

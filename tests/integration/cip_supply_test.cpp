@@ -131,6 +131,15 @@ struct promoted_image {
 };
 
 /// A thin manifest tree for one project, tags as given (several per digest allowed).
+/// Each staging image, promoted under its own tag.
+std::vector<promoted_image> under_their_tags(const std::vector<testkit::staging_image>& staging) {
+    std::vector<promoted_image> images;
+    for (const auto& image : staging) {
+        images.push_back({image.repository, image.digest, {image.tag}});
+    }
+    return images;
+}
+
 void write_promotion(const fs::path& dir, const std::string& source_path,
                      const std::vector<std::string>& destinations,
                      const std::vector<promoted_image>& images) {
@@ -830,10 +839,7 @@ TEST_F(CipSupply, SignReadsOnlyTheStagingSignaturesThePlanListingShows) {
     for (std::size_t i : signed_images) {
         sign_staging({{staged(i), staging[i].digest}}, *trusted_key);
     }
-    std::vector<promoted_image> images;
-    for (const auto& image : staging) {
-        images.push_back({image.repository, image.digest, {image.tag}});
-    }
+    auto images = under_their_tags(staging);
     fs::path promo = *work / "listed";
     std::string destination = first->host_port() + "/listed";
     write_promotion(promo, source_path, {destination}, images);
@@ -887,10 +893,7 @@ TEST_F(CipSupply, ValidateBlocksImagesWithoutATrustedSignature) {
     auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
     sign_staging({{staged(0), staging[0].digest}}, *trusted_key);
     sign_staging({{staged(1), staging[1].digest}}, *untrusted_key);
-    std::vector<promoted_image> images;
-    for (const auto& image : staging) {
-        images.push_back({image.repository, image.digest, {image.tag}});
-    }
+    auto images = under_their_tags(staging);
     std::string destination = first->host_port() + "/validated";
     fs::path promo = *work / "validate";
     write_promotion(promo, source_path, {destination}, images);
@@ -1010,10 +1013,7 @@ TEST_F(CipSupply, ImagesInPlaceBeforeTheRunAreSignedOnlyOnceTheyPassTheChecks) {
     auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
     sign_staging({{staged(0), staging[0].digest}}, *trusted_key);
     sign_staging({{staged(1), staging[1].digest}}, *untrusted_key);
-    std::vector<promoted_image> images;
-    for (const auto& image : staging) {
-        images.push_back({image.repository, image.digest, {image.tag}});
-    }
+    auto images = under_their_tags(staging);
     std::string one = first->host_port() + "/present";
     std::string two = second->host_port() + "/present";
     write_promotion(*work / "present-1", source_path, {one}, images);
@@ -1106,10 +1106,7 @@ TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {
                    staged(2) +
                    "\n"
                    "    mode: required\n");
-    std::vector<promoted_image> images;
-    for (const auto& image : staging) {
-        images.push_back({image.repository, image.digest, {image.tag}});
-    }
+    auto images = under_their_tags(staging);
     std::string destination = first->host_port() + "/provenanced";
     fs::path promo = *work / "provenance";
     write_promotion(promo, source_path, {destination}, images);
@@ -1185,10 +1182,7 @@ TEST_F(CipSupply, BundleSignaturesWithAnEncryptedKey) {
     auto staging = push_staging("staging-bundle", 2, 2, 14);  // img-000 is an index
     ASSERT_EQ(staging.size(), 2u);
     std::string source_path = source->host_port() + "/staging-bundle";
-    std::vector<promoted_image> images;
-    for (const auto& image : staging) {
-        images.push_back({image.repository, image.digest, {image.tag}});
-    }
+    auto images = under_their_tags(staging);
     // A staging signature on the single image: carried as a `.sig` layer, as it came.
     std::string staged = source_path + "/" + staging[1].repository;
     sign_staging({{staged, staging[1].digest}}, *trusted_key);
