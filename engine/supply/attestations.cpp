@@ -201,6 +201,35 @@ asio::awaitable<net::result<crypto::dsse_envelope>> sign_intoto_statement(
     co_return envelope;
 }
 
+checked_statement check_attestation(const found_attestation& attestation,
+                                    const std::vector<crypto::ec_public_key>& keys,
+                                    const std::string& digest, const std::string& predicate_type) {
+    const auto& envelope = attestation.envelope;
+    bool verified = std::any_of(keys.begin(), keys.end(), [&](const crypto::ec_public_key& key) {
+        return crypto::verify_dsse(envelope, key);
+    });
+    if (!verified) {
+        return {std::nullopt, attestation.where + ": signed by another key"};
+    }
+    if (envelope.payload_type != crypto::intoto_payload_type) {
+        return {std::nullopt, attestation.where + ": payloadType " + envelope.payload_type +
+                                  ", not " + std::string(crypto::intoto_payload_type)};
+    }
+    auto statement = crypto::parse_statement(envelope.payload);
+    if (!statement) {
+        return {std::nullopt,
+                attestation.where + ": no in-toto statement (" + statement.error().message() + ")"};
+    }
+    if (!crypto::has_subject_digest(*statement, digest.substr(digest.find(':') + 1))) {
+        return {std::nullopt, attestation.where + ": no subject has digest " + digest};
+    }
+    if (statement->predicate_type != predicate_type) {
+        return {std::nullopt, attestation.where + ": predicate type " + statement->predicate_type +
+                                  ", not " + predicate_type};
+    }
+    return {std::move(*statement), {}};
+}
+
 asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle(
     reg::registry_client& client, crypto::batch_signer& signer, const reg::repository_ref& repo,
     const std::string& digest, const std::string& predicate_type, const std::string& statement,

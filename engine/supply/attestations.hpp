@@ -8,6 +8,7 @@
 #include "crypto/batch_signer.hpp"
 #include "crypto/bundle.hpp"
 #include "crypto/dsse.hpp"
+#include "crypto/intoto.hpp"
 #include "engine/supply/write_gate.hpp"
 #include "net/asio.hpp"
 #include "net/deadline.hpp"
@@ -51,6 +52,17 @@ struct found_attestation {
     crypto::dsse_envelope envelope;
     std::string predicate_type_hint;  ///< from annotations; the statement is the truth
 };
+
+struct checked_statement {
+    std::optional<crypto::intoto_statement> statement;
+    std::string problem;  ///< why there is none
+};
+
+/// cosign's checks on an attestation, in its order: the envelope verifies with one of
+/// `keys`, holds an in-toto statement, about `digest`, of `predicate_type`.
+checked_statement check_attestation(const found_attestation& attestation,
+                                    const std::vector<crypto::ec_public_key>& keys,
+                                    const std::string& digest, const std::string& predicate_type);
 
 /// The bundle referrers of `digest` whose predicateType annotation is `predicate_type`
 /// (every bundle referrer when it is empty). Referrers listed without annotations (a

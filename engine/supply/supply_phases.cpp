@@ -222,6 +222,27 @@ asio::awaitable<image_verdict> check_signatures(promotion_run& run, const source
     }
     auto checked =
         co_await verify_signatures(*run.client, *repo, image.digest, o.verify_keys, run.until);
+    if (checked && !checked->signed_at_all) {
+        // No `.sig`: the image may be signed in the bundle format (cosign v3's default).
+        std::string type(cosign_sign_predicate_type);
+        auto bundles =
+            co_await find_bundle_attestations(*run.client, *repo, image.digest, type, run.until);
+        if (!bundles) {
+            checked = bundles.error();
+        } else {
+            for (const auto& bundle : *bundles) {
+                checked->signed_at_all = true;
+                auto statement = check_attestation(bundle, o.verify_keys, image.digest, type);
+                if (statement.statement) {
+                    checked->verified.push_back({});
+                    checked->verified.back().docker_reference =
+                        image.repository + " (bundle, " + bundle.where + ")";
+                } else {
+                    checked->rejected.push_back(statement.problem);
+                }
+            }
+        }
+    }
     if (!checked) {
         verdict.passed = false;
         verdict.detail = "cannot read signatures: " + checked.error().message();

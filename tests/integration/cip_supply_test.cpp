@@ -1004,6 +1004,46 @@ TEST_F(CipSupply, ValidateBlocksImagesWithoutATrustedSignature) {
     EXPECT_EQ(again["supply"]["attestations"]["written"], 0) << again["supply"].dump();
 }
 
+TEST_F(CipSupply, ValidateReadsSignaturesInTheBundleFormatToo) {
+    // Staging images signed only as bundle referrers (cosign v3's default): img-000 by the
+    // trusted key, img-001 by another, which must block it even under --validate=if-present.
+    auto staging = push_staging("staging-bundle-signed", 2, 0, 17);
+    ASSERT_EQ(staging.size(), 2u);
+    std::string source_path = source->host_port() + "/staging-bundle-signed";
+    auto image_name = [&](std::size_t i) {
+        return source_path + "/" + staging[i].repository + "@" + staging[i].digest;
+    };
+    write_file(*work / "trusted.key", trusted_key->to_pkcs8_pem());
+    write_file(*work / "untrusted.key", untrusted_key->to_pkcs8_pem());
+    for (auto [i, key] : {std::pair{0u, "trusted.key"}, std::pair{1u, "untrusted.key"}}) {
+        auto signed_now = hoist("sign " + image_name(i) + " --signature-format bundle --key " +
+                                (*work / key).string());
+        ASSERT_EQ(signed_now.status, 0) << signed_now.out;
+    }
+    fs::path promo = *work / "bundle-signed";
+    write_promotion(promo, source_path, {first->host_port() + "/bundle-signed"},
+                    under_their_tags(staging));
+    auto dry = hoist("cip --provenance=off --validate=if-present --verify-key " +
+                     (*work / "trusted.pub").string() + " --thin-manifest-dir " + promo.string() +
+                     " --report " + (*work / "bundle-signed.json").string());
+    EXPECT_EQ(dry.status, 1) << dry.out;
+    auto report = read_report(*work / "bundle-signed.json");
+    ASSERT_TRUE(report.is_object());
+    std::map<std::string, json> verdicts;
+    for (const auto& verdict : report["supply"]["verdicts"]) {
+        verdicts[verdict["image"].get<std::string>()] = verdict;
+    }
+    ASSERT_EQ(verdicts.size(), 2u) << report["supply"].dump();
+    EXPECT_EQ(verdicts[image_name(0)]["result"], "passed") << verdicts[image_name(0)].dump();
+    EXPECT_NE(verdicts[image_name(0)]["detail"].get<std::string>().find("bundle"),
+              std::string::npos)
+        << verdicts[image_name(0)].dump();
+    EXPECT_EQ(verdicts[image_name(1)]["result"], "blocked") << verdicts[image_name(1)].dump();
+    EXPECT_NE(verdicts[image_name(1)]["detail"].get<std::string>().find("signed by another key"),
+              std::string::npos)
+        << verdicts[image_name(1)].dump();
+}
+
 TEST_F(CipSupply, ImagesInPlaceBeforeTheRunAreSignedOnlyOnceTheyPassTheChecks) {
     // img-000 signed in staging by the trusted key, img-001 by another. Both reach the
     // first destination unsigned (promoted with --sign=false), img-000 the second too.

@@ -206,42 +206,6 @@ std::string missing_annotation(const annotation_map& have, const annotation_map&
     return {};
 }
 
-struct checked_statement {
-    std::optional<crypto::intoto_statement> statement;
-    std::string problem;  ///< why there is none
-};
-
-/// cosign's checks on an attestation, in its order: the envelope verifies with one of
-/// `keys`, holds an in-toto statement, about `digest`, of `predicate_type`.
-checked_statement check_attestation(const engine::found_attestation& attestation,
-                                    const std::vector<crypto::ec_public_key>& keys,
-                                    const std::string& digest, const std::string& predicate_type) {
-    const auto& envelope = attestation.envelope;
-    bool verified = std::any_of(keys.begin(), keys.end(), [&](const crypto::ec_public_key& key) {
-        return crypto::verify_dsse(envelope, key);
-    });
-    if (!verified) {
-        return {std::nullopt, attestation.where + ": signed by another key"};
-    }
-    if (envelope.payload_type != crypto::intoto_payload_type) {
-        return {std::nullopt, attestation.where + ": payloadType " + envelope.payload_type +
-                                  ", not " + std::string(crypto::intoto_payload_type)};
-    }
-    auto statement = crypto::parse_statement(envelope.payload);
-    if (!statement) {
-        return {std::nullopt,
-                attestation.where + ": no in-toto statement (" + statement.error().message() + ")"};
-    }
-    if (!crypto::has_subject_digest(*statement, hex_of(digest))) {
-        return {std::nullopt, attestation.where + ": no subject has digest " + digest};
-    }
-    if (statement->predicate_type != predicate_type) {
-        return {std::nullopt, attestation.where + ": predicate type " + statement->predicate_type +
-                                  ", not " + predicate_type};
-    }
-    return {std::move(*statement), {}};
-}
-
 /// What a verification found: the lines to print and why the rest was refused.
 struct verification {
     std::vector<std::string> verified;
@@ -351,7 +315,7 @@ asio::awaitable<net::result<verification>> verify_bundle_signatures(reg::registr
         co_return found.error();
     }
     for (const auto& attestation : *found) {
-        auto checked = check_attestation(attestation, plan.keys, digest, type);
+        auto checked = engine::check_attestation(attestation, plan.keys, digest, type);
         if (!checked.statement) {
             out.refused.push_back(checked.problem);
             continue;
@@ -477,7 +441,8 @@ asio::awaitable<int> verify_attestations(registry_context& ctx, verify_attestati
     verification found;
     for (const auto* list : {&*referred, &*legacy}) {
         for (const auto& attestation : *list) {
-            auto checked = check_attestation(attestation, plan.keys, digest, plan.predicate_type);
+            auto checked =
+                engine::check_attestation(attestation, plan.keys, digest, plan.predicate_type);
             if (checked.statement) {
                 found.verified.push_back(one_line(attestation.envelope.payload));
             } else {
