@@ -84,6 +84,11 @@ void blob_reader::account(request_budget* budget, std::string host, request_budg
     permit_ = std::move(permit);
 }
 
+void blob_reader::abandon() {
+    exchange_.reset();
+    end_accounting();
+}
+
 void blob_reader::end_accounting() {
     if (budget_ != nullptr) {
         budget_->record_bytes(host_, 0, static_cast<std::uint64_t>(received_));
@@ -98,12 +103,12 @@ asio::awaitable<result<std::string>> blob_reader::next(deadline until) {
     }
     auto chunk = co_await exchange_->read_body(until.within(stall_timeout_));
     if (!chunk) {
-        exchange_.reset();
+        abandon();
         co_return with_context(chunk.error(), what_);
     }
     received_ += static_cast<std::int64_t>(chunk->size());
     if (size_ >= 0 && received_ > size_) {
-        exchange_.reset();
+        abandon();
         co_return fail(errc::size_mismatch,
                        what_ + ": more than the expected " + std::to_string(size_) + " bytes");
     }
@@ -675,6 +680,9 @@ asio::awaitable<result<push_outcome>> registry_client::push_blob_now(
     } else {
         pushed = co_await upload_chunked(repo, location, digest, size, source, until);
     }
+    if (!pushed) {
+        source.abandon();  // its download's place in the budget is for the requests below
+    }
     if (!pushed && !pushed.error().is(errc::digest_mismatch) &&
         !pushed.error().is(errc::size_mismatch)) {
         // The commit may have landed with only its answer lost: the retried PUT then meets
@@ -776,10 +784,20 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
             }
         }
         request_head request{"PATCH", target->target, std::move(headers), chunk_size};
+        // The source's download (when it streams one) takes its place in the budget first,
+        // and this request its own beside it: see request_budget::acquire.
+        if (carry.empty() && !source_done) {
+            auto first = co_await source.next(until);
+            if (!first) {
+                co_return first.error();
+            }
+            source_done = first->empty();
+            carry = std::move(*first);
+        }
         request_budget::permit permit;
         auto* budget = session_.budget();
         if (budget != nullptr) {
-            auto granted = co_await budget->acquire(repo.registry, until);
+            auto granted = co_await budget->acquire(repo.registry, until, source.holds_request());
             if (!granted) {
                 co_return granted.error();
             }

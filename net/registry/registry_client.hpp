@@ -62,6 +62,12 @@ class blob_source {
 public:
     virtual ~blob_source() = default;
     virtual asio::awaitable<result<std::string>> next(deadline until) = 0;
+    /// True while the source holds a place in the request budget (a download still
+    /// running): a request that it feeds then takes its place beside it instead of
+    /// queueing (request_budget::acquire).
+    virtual bool holds_request() const { return false; }
+    /// Gives up what the source holds once its consumer failed: nothing more is read.
+    virtual void abandon() {}
 };
 
 /// A blob held in memory.
@@ -84,6 +90,8 @@ public:
                 std::int64_t size, bool verify_digest, std::chrono::milliseconds stall_timeout);
     ~blob_reader() override;
     asio::awaitable<result<std::string>> next(deadline until) override;
+    bool holds_request() const override { return permit_.held(); }
+    void abandon() override;
     /// The length announced by the registry, or the expected size, or -1.
     std::int64_t size() const { return size_; }
     /// Holds the budget's place for this download until it ends, and counts its bytes.

@@ -74,11 +74,13 @@ double request_budget::window(const std::string& host) const {
 }
 
 asio::awaitable<result<request_budget::permit>> request_budget::acquire(const std::string& host,
-                                                                        deadline until) {
+                                                                        deadline until,
+                                                                        bool beside_held) {
     auto started = clock::now();
     host_state& state = state_for(host);
-    while (state.inflight >= static_cast<std::size_t>(std::max(1.0, state.window)) ||
-           inflight_ >= std::max<std::size_t>(limits_.inflight, 1)) {
+    while (!beside_held &&
+           (state.inflight >= static_cast<std::size_t>(std::max(1.0, state.window)) ||
+            inflight_ >= std::max<std::size_t>(limits_.inflight, 1))) {
         bool host_full = state.inflight >= static_cast<std::size_t>(std::max(1.0, state.window));
         wait_list& waiters = host_full ? state.waiters : total_waiters_;
         auto status = co_await waiters.wait(until);

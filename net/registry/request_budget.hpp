@@ -77,6 +77,8 @@ public:
         ~permit();
         /// The outcome: an HTTP status, or 0 when no response came.
         void finish(int status);
+        /// Still holds its place (not finished, not moved from).
+        bool held() const { return budget_ != nullptr; }
 
     private:
         friend class request_budget;
@@ -85,7 +87,12 @@ public:
     };
 
     /// Waits until `host` may take one more request (slot and rate), or `until`.
-    asio::awaitable<result<permit>> acquire(const std::string& host, deadline until);
+    /// `beside_held`: the caller already holds a permit for the other half of one transfer
+    /// (an upload fed by a running download), so this one is granted past the in-flight
+    /// limits, paced by the rate only. Queueing there could deadlock: every place taken by
+    /// a transfer waiting for its second one. The overshoot is at most one per transfer.
+    asio::awaitable<result<permit>> acquire(const std::string& host, deadline until,
+                                            bool beside_held = false);
 
     /// Counts a request (its attempt number from 0), its outcome and its bytes.
     void record(const std::string& host, const std::string& method, int status, std::uint64_t sent,

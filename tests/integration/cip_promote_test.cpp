@@ -75,12 +75,15 @@ protected:
         std::string out;
     };
 
-    static run_result hoist(const std::string& arguments) {
+    /// Runs hoist; killed after `seconds` (0: never), which then shows as status 124.
+    static run_result hoist(const std::string& arguments, int seconds = 0) {
         std::string trust = " --ca-file " + source->ca_file().string() + " --ca-file " +
                             first->ca_file().string() + " --ca-file " + second->ca_file().string() +
                             " ";
+        std::string limit = seconds > 0 ? "timeout " + std::to_string(seconds) + " " : "";
         run_result r;
-        r.out = run_process(std::string(HOIST_BINARY) + trust + arguments + " 2>&1", &r.status);
+        r.out =
+            run_process(limit + std::string(HOIST_BINARY) + trust + arguments + " 2>&1", &r.status);
         return r;
     }
 
@@ -184,6 +187,47 @@ TEST_F(CipPromote, RefusedPlansWriteNothing) {
     EXPECT_FALSE(report.contains("promote"));
     EXPECT_EQ(count_lines(*first, "\"PUT "), puts);
     EXPECT_EQ(count_lines(*first, "\"POST "), posts);
+}
+
+// A copy that streams holds two requests at once: the download, and the upload it feeds.
+// With one place in the budget for everything, the upload must not queue for a place its
+// own download holds (it did, and the run hung until its deadline).
+TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
+    testkit::staging_set_spec big;
+    big.repositories = 2;
+    big.tags = 1;
+    big.index_every = 0;
+    big.layers = 1;
+    big.layer_size = 12u << 20;  // above the 8 MiB of a single PUT: PATCHes fed by a GET
+    big.seed = 6;
+    testsupport::client_setup setup;
+    setup.ca_files = {source->ca_file().string()};
+    auto pushed = testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
+        setup, [&big](reg::registry_client& client) {
+            return testkit::push_staging_set(client, source->host_port() + "/staging-big", big, 2,
+                                             net::deadline::from_now(std::chrono::seconds(60)));
+        });
+    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    testkit::write_thin_manifests(*work / "big", "staging-big",
+                                  source->host_port() + "/staging-big",
+                                  {first->host_port() + "/big"}, *pushed);
+
+    auto report_path = *work / "big.json";
+    auto run = hoist(
+        "cip --confirm --sign=false --budget inflight=1,host-inflight=1 "
+        "--thin-manifest-dir " +
+            (*work / "big").string() + " --report " + report_path.string(),
+        60);
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(report_path);
+    EXPECT_EQ(report["promote"]["edges_promoted"], 2) << report["promote"].dump();
+    std::string ca = first->ca_file().string();
+    for (const auto& image : *pushed) {
+        std::string name = image.repository + ":" + image.tag;
+        EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), ca, "big/" + name),
+                  testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
+                                          "staging-big/" + name));
+    }
 }
 
 }  // namespace

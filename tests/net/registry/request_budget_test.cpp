@@ -29,10 +29,11 @@ struct holder {
     std::string host;
     std::vector<request_budget::permit>* held;
     int* granted;
+    bool beside_held = false;
 };
 
 asio::awaitable<void> take(holder h) {
-    auto permit = co_await h.budget->acquire(h.host, deadline::from_now(5s));
+    auto permit = co_await h.budget->acquire(h.host, deadline::from_now(5s), h.beside_held);
     if (permit) {
         ++*h.granted;
         h.held->push_back(std::move(*permit));
@@ -94,6 +95,36 @@ TEST(RequestBudget, TotalInflightBoundsAllHosts) {
     asio::co_spawn(io, release_later(&held, 1, 200), rethrow);
     io.restart();
     io.run_for(100ms);
+    EXPECT_EQ(granted, 3);
+    held.clear();
+}
+
+TEST(RequestBudget, TheSecondHalfOfATransferIsGrantedBesideTheFirst) {
+    // One place in all: a download holds it; the upload it feeds gets a place beside it,
+    // where an ordinary request waits for the place to come free.
+    asio::io_context io;
+    budget_limits limits;
+    limits.inflight = 1;
+    limits.host_inflight = 1;
+    limits.rate = 0;
+    request_budget budget(limits);
+    std::vector<request_budget::permit> held;
+    int granted = 0;
+    asio::co_spawn(io, take({&budget, "r", &held, &granted}), rethrow);
+    io.restart();
+    io.run_for(20ms);
+    ASSERT_EQ(granted, 1);
+    asio::co_spawn(io, take({&budget, "r", &held, &granted}), rethrow);
+    io.restart();
+    io.run_for(50ms);
+    EXPECT_EQ(granted, 1);  // queued
+    asio::co_spawn(io, take({&budget, "r", &held, &granted, true}), rethrow);
+    io.restart();
+    io.run_for(50ms);
+    EXPECT_EQ(granted, 2);
+    held.clear();  // both places come free: the queued request goes
+    io.restart();
+    io.run_for(50ms);
     EXPECT_EQ(granted, 3);
     held.clear();
 }
