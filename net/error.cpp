@@ -97,11 +97,11 @@ std::string failure::message() const {
 }
 
 failure fail(errc e, std::string detail, int http_status) {
-    return failure{make_error_code(e), std::move(detail), http_status};
+    return failure{make_error_code(e), std::move(detail), http_status, std::nullopt};
 }
 
 failure fail(boost::system::error_code code, std::string detail) {
-    return failure{code, std::move(detail), 0};
+    return failure{code, std::move(detail), 0, std::nullopt};
 }
 
 failure with_context(failure f, std::string_view context) {

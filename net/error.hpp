@@ -7,6 +7,8 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -57,6 +59,8 @@ struct failure {
     boost::system::error_code code;
     std::string detail;   ///< e.g. "GET https://r.example/v2/a/manifests/1: 404 MANIFEST_UNKNOWN"
     int http_status = 0;  ///< 0 when no response was received
+    /// How long the server asked to wait before trying again (Retry-After), if it did.
+    std::optional<std::chrono::milliseconds> retry_after;
 
     bool is(errc e) const { return code == make_error_code(e); }
     /// "<detail>: <code message>", or just the code message when there is no detail.

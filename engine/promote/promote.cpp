@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/promote/promote.hpp"
 
+#include "net/registry/retry_policy.hpp"
+
 #include "engine/bounded.hpp"
 #include "net/registry/media_types.hpp"
 #include "net/wakeup.hpp"
@@ -234,8 +236,9 @@ public:
                 co_return;
             }
             ++self->result_.counts.edge_retries;
-            co_await pause(std::chrono::milliseconds(200) * (1 << std::min(attempt, 5)),
-                           self->until_);
+            // What a 429 or 503 asked for (Retry-After), else a jittered exponential pause.
+            auto delay = done.error().retry_after.value_or(reg::retry_delay(attempt + 1, {}));
+            co_await pause(delay, self->until_);
         }
     }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "net/registry/registry_client.hpp"
 
+#include "net/registry/retry_policy.hpp"
+
 #include "crypto/sha256.hpp"
 #include "net/registry/link_header.hpp"
 #include "net/registry/media_types.hpp"
@@ -402,6 +404,10 @@ asio::awaitable<result<std::optional<std::int64_t>>> registry_client::head_blob(
     co_return size;
 }
 
+std::chrono::milliseconds registry_client::stall_timeout() const {
+    return session_.budget() != nullptr ? session_.request_timeout() : options_.stall_timeout;
+}
+
 asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
     repository_ref repo, std::string digest, std::int64_t expected_size, bool verify_digest,
     deadline until) {
@@ -415,7 +421,9 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
     bool bulk = is_bulk(expected_size);
     target.where.http1_only = bulk;
     bool auth_refreshed = false;
-    for (int redirects = 0;;) {
+    const auto stall = stall_timeout();
+    const int attempts = session_.attempts();
+    for (int redirects = 0, attempt = 0;;) {
         header_list headers;
         std::string auth;
         if (same_origin(target.where, *home)) {
@@ -439,19 +447,41 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
             }
             permit = std::move(*granted);
         }
+        // Until a body byte is read, a GET that met a reset, a timeout, a 429 or a 5xx is
+        // asked again here, as the session asks again its other requests.
+        bool retry_left = attempt + 1 < attempts && !until.expired();
         auto exchange = co_await session_.http().start(target.where, std::move(request), until);
         if (!exchange) {
             if (budget != nullptr) {
-                budget->record(repo.registry, "GET", 0, 0, 0, 0);
+                budget->record(repo.registry, "GET", 0, 0, 0, attempt);
+            }
+            permit.finish(0);
+            if (retry_left && is_transient(exchange.error())) {
+                co_await sleep_for(retry_delay(attempt++, std::nullopt), until);
+                continue;
             }
             co_return with_context(exchange.error(), what);
         }
-        auto head = co_await (*exchange)->read_head(until.within(options_.stall_timeout));
+        auto head = co_await (*exchange)->read_head(until.within(stall));
         if (budget != nullptr) {
-            budget->record(repo.registry, "GET", head ? head->status : 0, 0, 0, 0);
+            budget->record(repo.registry, "GET", head ? head->status : 0, 0, 0, attempt);
         }
         if (!head) {
+            permit.finish(0);
+            if (retry_left && is_transient(head.error())) {
+                co_await sleep_for(retry_delay(attempt++, std::nullopt), until);
+                continue;
+            }
             co_return with_context(head.error(), what);
+        }
+        if (head->status != 200) {
+            permit.finish(head->status);  // a 429 narrows the host's window
+        }
+        if (should_retry_status(head->status) && retry_left) {
+            auto delay = retry_delay(attempt++, find_header(head->headers, "retry-after"));
+            (void)co_await read_all(**exchange, until.within(stall), max_error_body);
+            co_await sleep_for(delay, until);
+            continue;
         }
         if (head->status == 200) {
             std::int64_t size = expected_size;
@@ -465,7 +495,7 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
                 size = announced;
             }
             auto reader = std::make_unique<blob_reader>(std::move(*exchange), what, digest, size,
-                                                        verify_digest, options_.stall_timeout);
+                                                        verify_digest, stall);
             if (budget != nullptr) {
                 reader->account(budget, repo.registry, std::move(permit));
             }
@@ -501,8 +531,7 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
             continue;
         }
         http_response response{head->status, head->headers, {}};
-        if (auto body = co_await read_all(**exchange, until.within(options_.stall_timeout),
-                                          max_error_body)) {
+        if (auto body = co_await read_all(**exchange, until.within(stall), max_error_body)) {
             response.body = std::move(*body);
         }
         co_return status_failure(response, what);
@@ -831,8 +860,8 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
                 piece.resize(chunk_size - sent);
             }
             hash.update(piece);
-            auto written = co_await (*exchange)->write_body(as_bytes(piece),
-                                                            until.within(options_.stall_timeout));
+            auto written =
+                co_await (*exchange)->write_body(as_bytes(piece), until.within(stall_timeout()));
             if (!written) {
                 co_return written.error();
             }
@@ -860,10 +889,11 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
                 co_return fail(errc::digest_mismatch, "content hashes to " + actual);
             }
         }
-        if (auto finished = co_await (*exchange)->finish_body(until); !finished) {
+        if (auto finished = co_await (*exchange)->finish_body(until.within(stall_timeout()));
+            !finished) {
             co_return finished.error();
         }
-        auto head = co_await (*exchange)->read_head(until.within(options_.stall_timeout));
+        auto head = co_await (*exchange)->read_head(until.within(stall_timeout()));
         if (budget != nullptr) {
             budget->record(repo.registry, "PATCH", head ? head->status : 0, sent, 0, 0);
         }
@@ -873,12 +903,13 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
         }
         if (head->status != 202 && head->status != 204) {
             http_response response{head->status, head->headers, {}};
-            if (auto body = co_await read_all(**exchange, until, max_error_body)) {
+            if (auto body =
+                    co_await read_all(**exchange, until.within(stall_timeout()), max_error_body)) {
                 response.body = std::move(*body);
             }
             co_return status_failure(response, "upload chunk at " + std::to_string(offset));
         }
-        (void)co_await read_all(**exchange, until, max_error_body);
+        (void)co_await read_all(**exchange, until.within(stall_timeout()), max_error_body);
         if (auto next_location = find_header(head->headers, "location")) {
             auto resolved = resolve_url(*target, *next_location);
             if (!resolved) {

@@ -41,7 +41,8 @@ struct registry_client_options {
     /// the shared HTTP/2 ones: Go registries serve bulk bodies with less CPU over HTTP/1.1.
     /// 0 sends everything over HTTP/2.
     std::uint64_t bulk_threshold = 1u << 20;
-    /// A blob transfer that moves no byte for this long has stalled.
+    /// A blob transfer that moves no byte for this long has stalled (without a budget;
+    /// with one, its request timeout).
     std::chrono::milliseconds stall_timeout{60'000};
 };
 
@@ -226,6 +227,9 @@ public:
     const client_counters& counters() const { return counters_; }
 
 private:
+    /// How long a blob transfer may make no progress.
+    std::chrono::milliseconds stall_timeout() const;
+
     /// Work one call does for all that ask the same meanwhile (a blob push, the referrers
     /// API probe); the others wait for `finished`.
     struct in_flight {

@@ -3,6 +3,7 @@
 
 #include "crypto/encoding.hpp"
 #include "net/registry/reference.hpp"
+#include "net/registry/retry_policy.hpp"
 
 #include <simdjson.h>
 #include <boost/asio/steady_timer.hpp>
@@ -16,8 +17,6 @@ namespace hoist::net::registry {
 namespace {
 
 constexpr std::size_t max_token_body = 1u << 20;
-constexpr auto max_backoff = std::chrono::milliseconds(5'000);
-constexpr auto max_retry_after = std::chrono::seconds(30);
 
 std::string url_encode(std::string_view text) {
     static constexpr char hex[] = "0123456789ABCDEF";
@@ -37,38 +36,15 @@ std::string url_encode(std::string_view text) {
     return out;
 }
 
-// Delay before retry `attempt` (0-based): exponential with full jitter, or what the
-// server asked for with Retry-After (seconds), bounded.
-std::chrono::milliseconds backoff_delay(int attempt, const http_response* response) {
-    if (response != nullptr) {
-        if (auto retry_after = response->header("retry-after")) {
-            int seconds = 0;
-            auto [end, ec] = std::from_chars(retry_after->data(),
-                                             retry_after->data() + retry_after->size(), seconds);
-            if (ec == std::errc() && seconds >= 0) {
-                return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds),
-                                                           max_retry_after);
-            }
-        }
-    }
-    thread_local std::minstd_rand random{std::random_device{}()};
-    auto ceiling = std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(100) * (1 << std::min(attempt, 6)), max_backoff);
-    std::uniform_int_distribution<long> pick(ceiling.count() / 2, ceiling.count());
-    return std::chrono::milliseconds(pick(random));
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds delay, deadline until) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_at(deadline::earliest(until, deadline::from_now(delay)).when());
-    co_await timer.async_wait(use_nothrow);
-}
-
-bool should_retry_status(int status) {
-    return status == 429 || status >= 500;
-}
-
 }  // namespace
+
+int registry_session::attempts() const {
+    return std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
+}
+
+std::chrono::milliseconds registry_session::request_timeout() const {
+    return budget_ ? budget_->limits().request_timeout : options_.request_timeout;
+}
 
 struct registry_session::registry_state {
     enum class phase { unknown, resolving, ready, failed };
@@ -157,8 +133,8 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
 
     // The ping is retried like any request: a registry that answers its first request with
     // 429 or 503, or drops the connection, is busy, not absent.
-    int attempts = std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
-    auto request_timeout = budget_ ? budget_->limits().request_timeout : options_.request_timeout;
+    int attempts = this->attempts();
+    auto request_timeout = this->request_timeout();
     bool scheme_settled = !plain_allowed;
     // Set once the registry is known to speak TLS although a handshake failed.
     bool speaks_tls = false;
@@ -194,13 +170,13 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
         bool last = attempt + 1 == attempts || until.expired();
         if (!response) {
             if (is_transient(response.error()) && !last) {
-                co_await sleep_for(backoff_delay(attempt, nullptr), until);
+                co_await sleep_for(retry_delay(attempt, std::nullopt), until);
                 continue;
             }
             break;
         }
         if (should_retry_status(response->status) && !last) {
-            co_await sleep_for(backoff_delay(attempt, &*response), until);
+            co_await sleep_for(retry_delay(attempt, response->header("retry-after")), until);
             continue;
         }
         break;
@@ -440,8 +416,8 @@ asio::awaitable<result<http_response>> registry_session::send(std::string regist
                          std::move(call.body)};
     std::size_t auth_slot = request.headers.size();
     bool auth_refreshed = false;
-    int attempts = std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
-    auto request_timeout = budget_ ? budget_->limits().request_timeout : options_.request_timeout;
+    int attempts = this->attempts();
+    auto request_timeout = this->request_timeout();
     for (int attempt = 0; attempt < attempts; ++attempt) {
         std::string auth;
         // Most registries of a test or a mirror need no credentials: skip the lookup then.
@@ -474,7 +450,7 @@ asio::awaitable<result<http_response>> registry_session::send(std::string regist
         bool last = attempt + 1 == attempts || until.expired();
         if (!response) {
             if (is_transient(response.error()) && !last) {
-                co_await sleep_for(backoff_delay(attempt, nullptr), until);
+                co_await sleep_for(retry_delay(attempt, std::nullopt), until);
                 continue;
             }
             co_return response.error();
@@ -489,7 +465,7 @@ asio::awaitable<result<http_response>> registry_session::send(std::string regist
             continue;
         }
         if (should_retry_status(response->status) && !last) {
-            co_await sleep_for(backoff_delay(attempt, &*response), until);
+            co_await sleep_for(retry_delay(attempt, response->header("retry-after")), until);
             continue;
         }
         co_return std::move(*response);
@@ -566,7 +542,11 @@ failure status_failure(const http_response& response, std::string_view what) {
     if (auto described = describe_error_body(response.body); !described.empty()) {
         detail += " (" + described + ")";
     }
-    return fail(code, std::move(detail), response.status);
+    auto failed = fail(code, std::move(detail), response.status);
+    if (auto retry_after = response.header("retry-after")) {
+        failed.retry_after = parse_retry_after(*retry_after);
+    }
+    return failed;
 }
 
 }  // namespace hoist::net::registry

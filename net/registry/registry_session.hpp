@@ -88,6 +88,10 @@ public:
     /// (attempts, request timeout) replace the session's. Null: no budget.
     // lifetime: `budget` outlives its use by the session.
     void set_budget(request_budget* budget) { budget_ = budget; }
+    /// Tries per request, and how long one may take (for a streamed body: how long it may
+    /// go without progress), from the budget when there is one.
+    int attempts() const;
+    std::chrono::milliseconds request_timeout() const;
     request_budget* budget() const { return budget_; }
     const session_stats& stats() const { return stats_; }
 

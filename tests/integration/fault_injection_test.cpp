@@ -413,6 +413,33 @@ TEST_F(FaultInjection, RegistryPingSurvivesA429) {
     expect_promoted("ping", wanted);
 }
 
+// Every GET of the source is answered 429 with Retry-After twice before it goes through.
+// Blob downloads stream, so the session's retry loop does not carry them: they are asked
+// again in place, after the pause the registry asked for, and no edge has to start over.
+TEST_F(FaultInjection, A429OnABlobDownloadIsAskedAgainAfterRetryAfter) {
+    testkit::fault_options options;
+    options.rate_limit = 1.0;
+    options.methods = {"GET"};
+    options.max_consecutive = 2;
+    auto proxy = start_proxy(*source, options);
+    std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 1);
+    fs::path promo = *work / "blob-429";
+    testkit::write_thin_manifests(promo, "staging", proxy->host_port() + "/staging",
+                                  {destination->host_port() + "/blob-429"}, wanted);
+    auto report_path = *work / "blob-429.json";
+    auto run = promote(promo, report_path);
+    auto report = read_report(report_path);
+    std::size_t blob_faults = 0;
+    for (const auto& line : proxy->fault_log()) {
+        blob_faults += line.find("/blobs/sha256:") != std::string::npos ? 1 : 0;
+    }
+    EXPECT_GT(blob_faults, 0u) << describe(*proxy) << run.out;
+    expect_done(run, report, *proxy, wanted.size());
+    EXPECT_EQ(report["promote"]["edge_retries"], 0) << report["promote"].dump() << describe(*proxy);
+    proxy->stop();
+    expect_promoted("blob-429", wanted);
+}
+
 // The first blob commit (PUT …/blobs/uploads/<id>?digest=) reaches the registry, which
 // stores the blob, but its answer is lost with the connection. Retrying the same PUT
 // gets 404 BLOB_UPLOAD_UNKNOWN (the session is gone); the blob is there all the same.

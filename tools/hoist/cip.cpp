@@ -374,7 +374,8 @@ nlohmann::ordered_json run_to_json(const engine::pipeline_report& report,
                            {"blobs_present", c.blobs_present},
                            {"blobs_foreign", c.blobs_foreign},
                            {"bytes_uploaded", c.bytes_uploaded},
-                           {"source_bytes_read", c.source_bytes_read}};
+                           {"source_bytes_read", c.source_bytes_read},
+                           {"edge_retries", c.edge_retries}};
         auto& edges = json["plan"]["edges"];
         for (std::size_t i = 0; i < run.promoted->edges.size() && i < edges.size(); ++i) {
             const auto& result = run.promoted->edges[i];
