@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace hoist {
 namespace {
@@ -228,6 +229,95 @@ TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
                   testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
                                           "staging-big/" + name));
     }
+}
+
+// The report's accounting per phase and host is what the registries saw: every PUT and
+// POST of Promote, counted by method and status, matches the destination's access log;
+// the budgets are the ones asked for, per phase; --metrics says the same in Prometheus
+// text.
+TEST_F(CipPromote, ReportAndMetricsAccountForEveryPhase) {
+    std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 4);
+    testkit::write_thin_manifests(*work / "accounted", "staging", source->host_port() + "/staging",
+                                  {first->host_port() + "/accounted"}, wanted);
+    auto before = testsupport::settled_log(*first).size();
+    auto report_path = *work / "accounted.json";
+    auto metrics_path = *work / "accounted.prom";
+    auto run = hoist(
+        "cip --confirm --sign=false --budget promote:inflight=7,rate=0 "
+        "--budget attempts=4 --thin-manifest-dir " +
+        (*work / "accounted").string() + " --report " + report_path.string() + " --metrics " +
+        metrics_path.string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(report_path);
+
+    std::vector<std::string> names;
+    for (const auto& phase : report["phases"]) {
+        names.push_back(phase["name"]);
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"setup", "plan", "provenance", "validate", "promote",
+                                               "sign", "attest"}));
+    const nlohmann::json* promote = nullptr;
+    const nlohmann::json* plan = nullptr;
+    for (const auto& phase : report["phases"]) {
+        if (!phase.value("ran", false)) {
+            continue;
+        }
+        EXPECT_EQ(phase["budget"]["attempts"], 4) << phase.dump();
+        if (phase["name"] == "promote") {
+            promote = &phase;
+        } else if (phase["name"] == "plan") {
+            plan = &phase;
+        }
+    }
+    ASSERT_NE(promote, nullptr) << report["phases"].dump();
+    ASSERT_NE(plan, nullptr) << report["phases"].dump();
+    EXPECT_EQ((*promote)["budget"]["inflight"], 7);
+    EXPECT_EQ((*promote)["budget"]["rate"], 0.0);
+    EXPECT_EQ((*plan)["budget"]["inflight"], 512);
+
+    // Promote's writes, as hoist counted them and as the registry logged them.
+    auto log = testsupport::settled_log(*first);
+    std::map<std::string, std::size_t> logged;
+    for (std::size_t i = before; i < log.size(); ++i) {
+        for (const char* method : {"PUT", "POST", "PATCH"}) {
+            if (log[i].find(std::string("\"") + method + " /v2/accounted/") != std::string::npos) {
+                ++logged[method];
+            }
+        }
+    }
+    const auto& destination = (*promote)["hosts"][first->host_port()];
+    ASSERT_TRUE(destination.is_object()) << (*promote)["hosts"].dump();
+    std::map<std::string, std::size_t> counted;
+    for (const auto& [method, statuses] : destination["requests"].items()) {
+        for (const auto& [status, count] : statuses.items()) {
+            if (method != "HEAD" && method != "GET") {
+                counted[method] += count.get<std::size_t>();
+            }
+        }
+    }
+    EXPECT_GT(logged["PUT"], 0u);
+    EXPECT_EQ(counted, logged) << destination.dump();
+    EXPECT_GT(destination["bytes_sent"].get<std::uint64_t>(), 0u);
+
+    std::ifstream in(metrics_path);
+    std::string metrics((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t put_series = 0;
+    std::string prefix = "hoist_requests_total{phase=\"promote\",host=\"" + first->host_port() +
+                         "\",method=\"PUT\",status=\"";
+    std::size_t summed = 0;
+    for (std::size_t at = metrics.find(prefix); at != std::string::npos;
+         at = metrics.find(prefix, at + 1)) {
+        ++put_series;
+        auto value = metrics.find("} ", at);
+        summed += std::stoul(metrics.substr(value + 2));
+    }
+    EXPECT_GT(put_series, 0u) << metrics;
+    EXPECT_EQ(summed, logged["PUT"]) << metrics;
+    EXPECT_NE(metrics.find("hoist_phase_duration_seconds{phase=\"promote\",status=\"done\"}"),
+              std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("hoist_promoted_edges{result=\"promoted\"} 4"), std::string::npos)
+        << metrics;
 }
 
 }  // namespace
