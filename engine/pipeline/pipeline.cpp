@@ -198,6 +198,7 @@ asio::awaitable<pipeline_report> run_pipeline(
     auto started = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < phases.size(); ++i) {
         auto& entry = report.phases[i];
+        run.work = work_progress{};
         if (on_phase) {
             on_phase(entry, false);
         }

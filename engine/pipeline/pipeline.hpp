@@ -60,6 +60,13 @@ struct promotion_options {
     const net::registry::budget_limits& budget_for(const std::string& phase) const;
 };
 
+/// How far the running phase is, for progress output (Promote keeps its own, with bytes).
+struct work_progress {
+    std::string unit;       ///< what is counted: "images checked", "digests signed"
+    std::size_t total = 0;  ///< 0: the phase counts nothing
+    std::size_t done = 0;
+};
+
 /// What the phases share.
 struct promotion_run {
     promotion_options options;
@@ -73,6 +80,8 @@ struct promotion_run {
     std::optional<promotion_plan> plan;
     std::optional<promote_result> promoted;
     supply_record supply;
+    /// The running phase's count of work; reset before each phase.
+    work_progress work;
 };
 
 class phase {

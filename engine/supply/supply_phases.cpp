@@ -279,9 +279,11 @@ public:
             co_return phase_outcome{phase_status::skipped, "nothing to promote"};
         }
         std::vector<image_verdict> verdicts(images.size());
+        run.work = {"images checked", images.size(), 0};
         co_await for_each_bounded(images.size(), o.parallel,
                                   [&](std::size_t i) -> asio::awaitable<void> {
                                       verdicts[i] = co_await check_provenance(run, images[i]);
+                                      ++run.work.done;
                                   });
         co_return phase_outcome{phase_status::done, settle(run, name(), images, verdicts)};
     }
@@ -305,9 +307,11 @@ public:
             co_return dry_run_stop(run, {phase_status::skipped, "nothing to promote"});
         }
         std::vector<image_verdict> verdicts(images.size());
+        run.work = {"images checked", images.size(), 0};
         co_await for_each_bounded(images.size(), o.parallel,
                                   [&](std::size_t i) -> asio::awaitable<void> {
                                       verdicts[i] = co_await check_signatures(run, images[i]);
+                                      ++run.work.done;
                                   });
         co_return dry_run_stop(run, {phase_status::done, settle(run, name(), images, verdicts)});
     }
@@ -558,6 +562,7 @@ public:
         for (const auto& group : groups) {
             group_tops.insert(group.destinations.front() + "@" + group.digest);
         }
+        run.work = {"digests signed", groups.size(), 0};
         co_await for_each_bounded(
             groups.size(), run.options.supply.parallel,
             [&](std::size_t i) -> asio::awaitable<void> {
@@ -565,6 +570,7 @@ public:
                 if (!done) {
                     settle_group_failure(run, counts, "sign", groups[i], done.error());
                 }
+                ++run.work.done;
             });
         std::string summary = signing_summary(counts, "signatures");
         if (counts.failed != 0) {
@@ -730,6 +736,7 @@ public:
         auto& counts = run.supply.attestations;
         counts.digests = groups.size();
         std::string timestamp = utc_timestamp_now();
+        run.work = {"digests attested", groups.size(), 0};
         co_await for_each_bounded(
             groups.size(), run.options.supply.parallel,
             [&](std::size_t i) -> asio::awaitable<void> {
@@ -737,6 +744,7 @@ public:
                 if (!done) {
                     settle_group_failure(run, counts, "attest", groups[i], done.error());
                 }
+                ++run.work.done;
             });
         std::string summary = signing_summary(counts, "attestations");
         if (counts.failed != 0) {

@@ -509,7 +509,7 @@ asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options*
     run.options.promote.progress = &live;
     bool terminal = ::isatty(STDOUT_FILENO) != 0;
     progress_display display(co_await asio::this_coro::executor, &ctx.http(), &budget, &live,
-                             terminal);
+                             &run.work, terminal);
     net::task_tracker background(co_await asio::this_coro::executor);
     if (verbosity_of(o->log_level) != verbosity::quiet) {
         background.spawn(display.run());

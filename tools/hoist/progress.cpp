@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/hoist/progress.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -8,12 +9,24 @@ namespace hoist::tools {
 
 progress_display::progress_display(asio::any_io_executor executor, const net::http_client* http,
                                    const net::registry::request_budget* budget,
-                                   const engine::promote_progress* promote, bool terminal)
+                                   const engine::promote_progress* promote,
+                                   const engine::work_progress* work, bool terminal)
     : wake_(std::move(executor)),
       http_(http),
       budget_(budget),
       promote_(promote),
+      work_(work),
       terminal_(terminal) {}
+
+namespace {
+
+std::string bar_of(std::size_t done, std::size_t total) {
+    constexpr std::size_t width = 24;
+    std::size_t filled = total == 0 ? 0 : std::min(width, width * done / total);
+    return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
+}
+
+}  // namespace
 
 void progress_display::set_phase(std::string name) {
     clear_line();
@@ -63,15 +76,18 @@ void progress_display::draw() {
     char line[256];
     std::string bar;
     if (phase_ == "promote" && promote_->edges_total != 0) {
-        constexpr int width = 24;
-        int filled = static_cast<int>(width * promote_->edges_done / promote_->edges_total);
-        bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
-              std::string(static_cast<std::size_t>(width - filled), '.') + "] ";
+        bar = bar_of(promote_->edges_done, promote_->edges_total);
         std::snprintf(
             line, sizeof line, "%zu/%zu edges%s, %.1f MiB, %.0f req/s, %zu 429s, %zu retries",
             promote_->edges_done, promote_->edges_total,
             promote_->edges_failed != 0 ? " (some failed)" : "",
             double(promote_->bytes_uploaded) / (1 << 20), per_second, rate_limited, retries);
+    } else if (work_->total != 0) {
+        bar = bar_of(work_->done, work_->total);
+        std::snprintf(line, sizeof line,
+                      "%zu/%zu %s, %zu requests, %.0f req/s, %zu 429s, %zu retries", work_->done,
+                      work_->total, work_->unit.c_str(), requests, per_second, rate_limited,
+                      retries);
     } else {
         std::snprintf(line, sizeof line, "%zu requests, %.0f req/s, %zu 429s, %zu retries",
                       requests, per_second, rate_limited, retries);

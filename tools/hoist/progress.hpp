@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/// Live progress of a promotion: on a terminal a bar redrawn a few times a second (edges
-/// done/total, bytes, requests/s, 429s, retries); otherwise a log line every few seconds.
+/// Live progress of a promotion: on a terminal a bar redrawn a few times a second (the
+/// running phase's work done/total — Promote's edges, with bytes; the images Provenance
+/// and Validate checked; the digests Sign and Attest finished — requests/s, 429s,
+/// retries); otherwise a log line every few seconds.
 #pragma once
 
+#include "engine/pipeline/pipeline.hpp"
 #include "engine/promote/promote.hpp"
 #include "net/asio.hpp"
 #include "net/http_client.hpp"
@@ -19,7 +22,8 @@ public:
     // lifetime: every pointer outlives the display (all belong to the command's frame).
     progress_display(asio::any_io_executor executor, const net::http_client* http,
                      const net::registry::request_budget* budget,
-                     const engine::promote_progress* promote, bool terminal);
+                     const engine::promote_progress* promote, const engine::work_progress* work,
+                     bool terminal);
 
     /// The phase now running ("" between phases).
     void set_phase(std::string name);
@@ -35,6 +39,7 @@ private:
     const net::http_client* http_;
     const net::registry::request_budget* budget_;
     const engine::promote_progress* promote_;
+    const engine::work_progress* work_;
     bool terminal_;
     bool stopped_ = false;
     bool drawn_ = false;
