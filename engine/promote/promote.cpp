@@ -485,18 +485,8 @@ private:
                 co_return result<void>{};
             }
         }
-        auto cached = co_await cached_bytes(job, blob);
-        if (!cached) {
-            co_return cached.error();
-        }
-        std::unique_ptr<reg::blob_source> source;
-        if (*cached) {
-            source = std::make_unique<shared_bytes_source>(*cached);
-        } else {
-            source = std::make_unique<streamed_source>(client_, job.source, blob,
-                                                       &result_.counts.source_bytes_read);
-        }
-        auto pushed = co_await client_.push_blob(destination, blob.digest, blob.size, *source,
+        deferred_source source(*this, job, blob);
+        auto pushed = co_await client_.push_blob(destination, blob.digest, blob.size, source,
                                                  until_, mount_from);
         if (!pushed) {
             co_return pushed.error();
@@ -512,6 +502,45 @@ private:
         }
         co_return result<void>{};
     }
+
+    /// The bytes of a blob for one push, got when the push first asks for them: from memory
+    /// when cached_bytes keeps the blob for the image's destinations, else streamed from the
+    /// source. A push that mounts the blob, or finds it there, never asks: the source is not
+    /// read for it (in a fan-out, the images after the first mount their shared layers).
+    class deferred_source final : public reg::blob_source {
+    public:
+        deferred_source(promoter& owner, image_job& job, const reg::descriptor& blob)
+            : owner_(owner), job_(job), blob_(blob) {}
+
+        asio::awaitable<result<std::string>> next(net::deadline until) override {
+            if (!inner_) {
+                auto cached = co_await owner_.cached_bytes(job_, blob_);
+                if (!cached) {
+                    co_return cached.error();
+                }
+                if (*cached) {
+                    inner_ = std::make_unique<shared_bytes_source>(*cached);
+                } else {
+                    inner_ =
+                        std::make_unique<streamed_source>(owner_.client_, job_.source, blob_,
+                                                          &owner_.result_.counts.source_bytes_read);
+                }
+            }
+            co_return co_await inner_->next(until);
+        }
+        bool holds_request() const override { return inner_ && inner_->holds_request(); }
+        void abandon() override {
+            if (inner_) {
+                inner_->abandon();
+            }
+        }
+
+    private:
+        promoter& owner_;
+        image_job& job_;
+        const reg::descriptor& blob_;
+        std::unique_ptr<reg::blob_source> inner_;
+    };
 
     /// The blob's bytes read once for all destinations of this image, or null when it is
     /// too large or memory is short (the upload then streams it from the source).

@@ -27,7 +27,7 @@ using testsupport::start_registry;
 
 std::size_t count_lines(const registry_instance& registry, const std::string& what) {
     std::size_t n = 0;
-    for (const auto& line : registry.access_log()) {
+    for (const auto& line : testsupport::settled_log(registry)) {
         if (line.find(what) != std::string::npos) {
             ++n;
         }
@@ -103,9 +103,25 @@ protected:
 
 TEST_F(CipPromote, PromotesEveryImageByteForByteThenRerunsAsANoOp) {
     auto report_path = *work / "first.json";
+    auto source_before = testsupport::settled_log(*source).size();
     auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
                      (*work / "promo").string() + " --report " + report_path.string());
     ASSERT_EQ(run.status, 0) << run.out;
+    // Each blob is read from the source once, for both destinations and for every image
+    // that shares it (the others mount it where the first one put it).
+    std::map<std::string, int> blob_reads;
+    auto source_log = testsupport::settled_log(*source);
+    for (std::size_t i = source_before; i < source_log.size(); ++i) {
+        const auto& line = source_log[i];
+        auto at = line.find("/blobs/sha256:");
+        if (line.find("\"GET /v2/staging/") != std::string::npos && at != std::string::npos) {
+            ++blob_reads[line.substr(at + 7, 71)];
+        }
+    }
+    EXPECT_FALSE(blob_reads.empty());
+    for (const auto& [digest, reads] : blob_reads) {
+        EXPECT_EQ(reads, 1) << digest;
+    }
     EXPECT_NE(run.out.find("[promote] done"), std::string::npos) << run.out;
 
     auto report = read_report(report_path);
@@ -145,6 +161,8 @@ TEST_F(CipPromote, PromotesEveryImageByteForByteThenRerunsAsANoOp) {
     // A second run finds everything present and writes nothing.
     auto puts_first = count_lines(*first, "\"PUT ");
     auto puts_second = count_lines(*second, "\"PUT ");
+    EXPECT_GT(puts_first, 0u);  // the log shows the first run's writes
+    EXPECT_GT(puts_second, 0u);
     auto posts = count_lines(*first, "\"POST ") + count_lines(*second, "\"POST ");
     auto rerun = hoist("cip --confirm --sign=false --thin-manifest-dir " +
                        (*work / "promo").string() + " --report " + (*work / "rerun.json").string());
@@ -161,7 +179,8 @@ TEST_F(CipPromote, RefusedPlansWriteNothing) {
     // img-001:v1.0.0 at the destination is another image: the manifest below asks to move
     // that tag, and also names a digest the source does not have.
     fs::path promo = *work / "refused";
-    std::vector<testkit::staging_image> wanted{(*images)[2], (*images)[3]};
+    // A third edge could go on its own: the refusal must stop it all the same.
+    std::vector<testkit::staging_image> wanted{(*images)[2], (*images)[3], (*images)[0]};
     wanted[0].tag = (*images)[3].tag;  // img-001 tag v1.1.0 → the digest of another tag
     wanted[1].digest = "sha256:" + std::string(64, 'd');
     wanted[1].tag = "v9";
@@ -185,6 +204,7 @@ TEST_F(CipPromote, RefusedPlansWriteNothing) {
     EXPECT_NE(run.out.find("[plan] refused"), std::string::npos) << run.out;
     auto report = read_report(*work / "refused.json");
     EXPECT_EQ(report["status"], "refused");
+    EXPECT_EQ(report["plan"]["summary"]["promote"], 1) << report["plan"].dump();
     EXPECT_FALSE(report.contains("promote"));
     EXPECT_EQ(count_lines(*first, "\"PUT "), puts);
     EXPECT_EQ(count_lines(*first, "\"POST "), posts);
