@@ -38,6 +38,30 @@ std::string url_encode(std::string_view text) {
 
 }  // namespace
 
+// The ping and the token fetch are what a registry's other requests wait for, some of
+// them holding a place in the budget meanwhile: queueing these behind those could
+// deadlock. So they are paced by the rate and counted like any request, but never queued.
+asio::awaitable<result<http_response>> registry_session::send_outside_queue(
+    const std::string& host, const http_request& request, deadline until, std::size_t max_body,
+    int attempt) {
+    request_budget::permit permit;
+    if (budget_ != nullptr) {
+        auto granted = co_await budget_->acquire(host, until, true);
+        if (!granted) {
+            co_return granted.error();
+        }
+        permit = std::move(*granted);
+    }
+    auto response = co_await http_.send(request, until, max_body);
+    int status = response ? response->status : 0;
+    if (budget_ != nullptr) {
+        budget_->record(host, request.method, status, request.body.size(),
+                        response ? response->body.size() : 0, attempt);
+    }
+    permit.finish(status);
+    co_return response;
+}
+
 int registry_session::attempts() const {
     return std::max(1, budget_ ? budget_->limits().attempts : options_.attempts);
 }
@@ -142,7 +166,8 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
     for (int attempt = 0; attempt < attempts; ++attempt) {
         auto attempt_deadline = until.within(request_timeout);
         http_request ping{"GET", url{where, "/v2/"}, {}, {}};
-        response = co_await http_.send(ping, attempt_deadline, 64u << 10);
+        response =
+            co_await send_outside_queue(state.name, ping, attempt_deadline, 64u << 10, attempt);
         if (!response && !scheme_settled &&
             (response.error().is(errc::tls_handshake_failed) ||
              response.error().is(errc::protocol_error) ||
@@ -152,7 +177,8 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
             origin plain = where;
             plain.scheme = "http";
             ping.target.where = plain;
-            auto plain_response = co_await http_.send(ping, attempt_deadline, 64u << 10);
+            auto plain_response =
+                co_await send_outside_queue(state.name, ping, attempt_deadline, 64u << 10, attempt);
             if (plain_response && plain_response->status == 400) {
                 // A registry answers GET /v2/ with 200 or 401; 400 is what a TLS server
                 // (Go's, docker-registry's) says to plain text on its port. So this one
@@ -335,8 +361,8 @@ asio::awaitable<result<std::string>> registry_session::fetch_token(registry_stat
                  "Basic " + crypto::base64_encode(creds->username + ":" + creds->password)});
         }
     }
-    auto response =
-        co_await http_.send(request, until.within(options_.request_timeout), max_token_body);
+    auto response = co_await send_outside_queue(
+        realm->where.authority(), request, until.within(options_.request_timeout), max_token_body);
     std::string what = "token for " + state.name + " from " + realm->where.to_string();
     if (!response) {
         co_return with_context(response.error(), what);

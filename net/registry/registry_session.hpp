@@ -96,6 +96,11 @@ public:
     const session_stats& stats() const { return stats_; }
 
 private:
+    /// A request sent without queueing for the budget, but paced and counted by it.
+    asio::awaitable<result<http_response>> send_outside_queue(const std::string& host,
+                                                              const http_request& request,
+                                                              deadline until, std::size_t max_body,
+                                                              int attempt = 0);
     struct registry_state;
 
     asio::awaitable<result<void>> resolve(registry_state& state, deadline until);

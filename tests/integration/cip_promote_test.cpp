@@ -291,6 +291,12 @@ TEST_F(CipPromote, ReportAndMetricsAccountForEveryPhase) {
     }
     ASSERT_NE(promote, nullptr) << report["phases"].dump();
     ASSERT_NE(plan, nullptr) << report["phases"].dump();
+    // Setup's pings are counted too, one per registry.
+    const auto& setup = report["phases"][0];
+    for (const auto* registry : {source, first}) {
+        EXPECT_EQ(setup["hosts"][registry->host_port()]["requests"]["GET"]["200"], 1)
+            << setup.dump();
+    }
     EXPECT_EQ((*promote)["budget"]["inflight"], 7);
     EXPECT_EQ((*promote)["budget"]["rate"], 0.0);
     EXPECT_EQ((*plan)["budget"]["inflight"], 512);
