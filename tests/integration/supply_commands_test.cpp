@@ -416,6 +416,38 @@ TEST_F(SupplyCommands, TamperedSignatureAnnotationIsRefused) {
     EXPECT_NE(verified.err.find("refused"), std::string::npos) << verified.err;
 }
 
+// A genuine signature by the right key, of another image, replayed beside this one: the
+// payload's docker-manifest-digest names the other image, so it signs nothing here.
+TEST_F(SupplyCommands, SignatureOfAnotherDigestIsRefused) {
+    std::string payload = crypto::simple_signing_payload(repository(6), image(5).digest, {});
+    auto signature = signing_key->sign_der(payload);
+    ASSERT_TRUE(signature.has_value());
+    auto sig_image =
+        crypto::build_signature_image({crypto::simple_signing_layer(payload, *signature)});
+    ASSERT_TRUE(sig_image.has_value());
+    auto put = with_client<
+        net::result<std::string>>([&](reg::registry_client& c)
+                                      -> asio::awaitable<net::result<std::string>> {
+        std::vector<std::string> blobs{sig_image->config, payload};  // g++ 12: not inside co_await
+        auto pushed = co_await engine::push_small_blobs(c, repo_ref(6), std::move(blobs),
+                                                        "replayed signature", deadline());
+        if (!pushed) {
+            co_return pushed.error();
+        }
+        co_return co_await c.put_manifest(repo_ref(6), sig_tag(image(6).digest),
+                                          sig_image->manifest,
+                                          std::string(crypto::oci_manifest_media_type), deadline());
+    });
+    ASSERT_TRUE(put.has_value()) << put.error().message();
+
+    auto verified = hoist("verify " + tagged(6) + " --key " + public_file().string());
+    EXPECT_EQ(verified.status, 1) << verified.out;
+    EXPECT_EQ(verified.out, "");
+    EXPECT_NE(verified.err.find("signs " + image(5).digest + ", not " + image(6).digest),
+              std::string::npos)
+        << verified.err;
+}
+
 TEST_F(SupplyCommands, VerifyPrintsTheSignedPayloadAsSigned) {
     // Another signer's payload: an optional value that is not a string, keys in its own
     // order. What verify prints must be what the signature covers, not a rebuilt claim.
