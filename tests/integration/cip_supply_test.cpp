@@ -577,7 +577,27 @@ protected:
             return out;
         }
         auto manifest = json::parse(referrer->body);
+        // The shape cosign writes (sigstore.md §3.3).
+        EXPECT_EQ(manifest["schemaVersion"], 2) << referrer->body;
+        EXPECT_EQ(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+        EXPECT_EQ(manifest["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
+        EXPECT_EQ(manifest["config"]["size"], 2);
+        EXPECT_EQ(manifest["config"]["digest"],
+                  "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+        EXPECT_EQ(blob_at(repository, manifest["config"]["digest"].get<std::string>()), "{}");
         EXPECT_EQ(manifest["subject"]["digest"], digest) << referrer->body;
+        if (auto subject = manifest_at(repository, digest)) {
+            EXPECT_EQ(manifest["subject"]["mediaType"], subject->media_type) << referrer->body;
+            EXPECT_EQ(manifest["subject"]["size"], subject->body.size()) << referrer->body;
+        } else {
+            ADD_FAILURE() << "the subject " << digest << " is not in " << repository;
+        }
+        const auto& annotations = manifest["annotations"];
+        EXPECT_EQ(annotations.value("dev.sigstore.bundle.content", ""), "dsse-envelope")
+            << referrer->body;
+        EXPECT_TRUE(std::regex_match(annotations.value("org.opencontainers.image.created", ""),
+                                     std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+            << referrer->body;
         EXPECT_EQ(manifest.value("artifactType", ""), bundle_media_type) << referrer->body;
         if (manifest["layers"].size() != 1) {
             ADD_FAILURE() << "a bundle referrer holds one layer: " << referrer->body;
@@ -599,6 +619,11 @@ protected:
         auto payload = crypto::base64_decode(parsed["dsseEnvelope"]["payload"].get<std::string>());
         EXPECT_TRUE(payload.has_value()) << bundle;
         out.statement = json::parse(payload.value_or(""), nullptr, false);
+        if (out.statement.is_object()) {
+            EXPECT_EQ(manifest["annotations"].value("dev.sigstore.bundle.predicateType", ""),
+                      out.statement.value("predicateType", "?"))
+                << referrer->body;
+        }
         return out;
     }
 
