@@ -7,6 +7,7 @@
 #include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/staging_set.hpp"
+#include "tools/testkit/synthetic_image.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -344,6 +345,71 @@ TEST_F(CipPromote, ReportAndMetricsAccountForEveryPhase) {
         << metrics;
     EXPECT_NE(metrics.find("hoist_promoted_edges{result=\"promoted\"} 4"), std::string::npos)
         << metrics;
+}
+
+// kpromo's manifests name Docker v2 manifest lists as often as OCI indexes: one is
+// promoted with its media types and bytes, and so are its children.
+TEST_F(CipPromote, DockerManifestListsArePromotedByteForByte) {
+    testkit::image_spec spec;
+    spec.oci = false;
+    spec.platforms = {"linux/amd64", "linux/arm64"};
+    spec.seed = 77;
+    auto image = testkit::build_image(spec);
+    testsupport::client_setup setup;
+    setup.ca_files = {source->ca_file().string()};
+    auto pushed = testsupport::run_client<net::result<std::string>>(
+        setup, [&image](reg::registry_client& client) {
+            return testkit::push_image(client, {source->host_port(), "staging-docker/app"}, "v1",
+                                       image, net::deadline::from_now(std::chrono::seconds(60)));
+        });
+    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    testkit::write_thin_manifests(
+        *work / "docker", "staging-docker", source->host_port() + "/staging-docker",
+        {first->host_port() + "/docker-prod"}, {{"app", "v1", image.top.digest}});
+    auto run =
+        hoist("cip --confirm --sign=false --thin-manifest-dir " + (*work / "docker").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    std::string ca = first->ca_file().string();
+    std::string source_ca = source->ca_file().string();
+    auto list = testsupport::skopeo_raw(first->host_port(), ca, "docker-prod/app:v1");
+    EXPECT_EQ(list, image.top.body);
+    EXPECT_EQ(nlohmann::json::parse(list)["mediaType"],
+              "application/vnd.docker.distribution.manifest.list.v2+json");
+    for (const auto& child : image.manifests) {
+        EXPECT_EQ(
+            testsupport::skopeo_raw(first->host_port(), ca, "docker-prod/app@" + child.digest),
+            child.body);
+    }
+}
+
+// The workload generator behind the benchmarks and the demo: the same seed gives the same
+// images, another seed others.
+TEST_F(CipPromote, TheWorkloadGeneratorIsDeterministicBySeed) {
+    testsupport::client_setup setup;
+    setup.ca_files = {first->ca_file().string()};
+    auto push = [&](const std::string& path, std::uint64_t seed) {
+        auto other = spec;
+        other.seed = seed;
+        return testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
+            setup, [&](reg::registry_client& client) {
+                return testkit::push_staging_set(client, first->host_port() + "/" + path, other, 8,
+                                                 net::deadline::from_now(std::chrono::seconds(60)));
+            });
+    };
+    auto same = push("seeded-again", spec.seed);
+    ASSERT_TRUE(same.has_value()) << same.error().message();
+    ASSERT_EQ(same->size(), images->size());
+    for (std::size_t i = 0; i < images->size(); ++i) {
+        EXPECT_EQ((*same)[i].repository, (*images)[i].repository);
+        EXPECT_EQ((*same)[i].tag, (*images)[i].tag);
+        EXPECT_EQ((*same)[i].digest, (*images)[i].digest) << (*images)[i].repository;
+    }
+    auto other = push("seeded-otherwise", spec.seed + 1);
+    ASSERT_TRUE(other.has_value()) << other.error().message();
+    ASSERT_EQ(other->size(), images->size());
+    for (std::size_t i = 0; i < images->size(); ++i) {
+        EXPECT_NE((*other)[i].digest, (*images)[i].digest) << (*images)[i].repository;
+    }
 }
 
 }  // namespace
