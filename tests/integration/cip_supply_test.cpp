@@ -11,6 +11,8 @@
 #include "crypto/encoding.hpp"
 #include "crypto/intoto.hpp"
 #include "crypto/sha256.hpp"
+#include "crypto/signature_image.hpp"
+#include "crypto/simple_signing.hpp"
 #include "crypto/slsa.hpp"
 #include "engine/supply/attestations.hpp"
 #include "engine/supply/signatures.hpp"
@@ -1067,6 +1069,75 @@ TEST_F(CipSupply, ValidateReadsSignaturesInTheBundleFormatToo) {
     EXPECT_NE(verdicts[image_name(1)]["detail"].get<std::string>().find("signed by another key"),
               std::string::npos)
         << verdicts[image_name(1)].dump();
+}
+
+// Staging `.sig` images that are malformed in ways a registry happily stores: an
+// annotation that is not base64, a payload that is not JSON (signed all the same). Each
+// blocks its image with a reason that names it; a good signature beside them passes.
+TEST_F(CipSupply, MalformedStagingSignaturesBlockTheirImageAndSayWhy) {
+    auto staging = push_staging("staging-malformed", 3, 0, 18);
+    ASSERT_EQ(staging.size(), 3u);
+    std::string source_path = source->host_port() + "/staging-malformed";
+    auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
+    auto image_name = [&](std::size_t i) { return staged(i) + "@" + staging[i].digest; };
+    auto put_signature = [&](std::size_t i, const std::string& payload,
+                             std::optional<std::string> raw_annotation) {
+        auto der = trusted_key->sign_der(payload);
+        ASSERT_TRUE(der.has_value());
+        auto layer = crypto::simple_signing_layer(payload, *der);
+        if (raw_annotation) {
+            layer.annotations[std::string(crypto::cosign_signature_annotation)] = *raw_annotation;
+        }
+        auto image = crypto::build_signature_image({layer});
+        ASSERT_TRUE(image.has_value());
+        bool ok = with_client<bool>([&](reg::registry_client& client) -> asio::awaitable<bool> {
+            auto repo = reg::parse_repository_ref(staged(i));
+            std::vector<std::string> blobs{image->config, payload};
+            auto pushed = co_await engine::push_small_blobs(client, *repo, std::move(blobs),
+                                                            "malformed signature", soon());
+            if (!pushed) {
+                ADD_FAILURE() << pushed.error().message();
+                co_return false;
+            }
+            auto put = co_await client.put_manifest(
+                *repo, referrers_tag(staging[i].digest) + ".sig", image->manifest,
+                std::string(crypto::oci_manifest_media_type), soon());
+            if (!put) {
+                ADD_FAILURE() << put.error().message();
+                co_return false;
+            }
+            co_return true;
+        });
+        ASSERT_TRUE(ok);
+    };
+    put_signature(0, crypto::simple_signing_payload(staged(0), staging[0].digest, {}),
+                  "this is not base64!");
+    put_signature(1, "{\"critical\": not json", std::nullopt);
+    put_signature(2, crypto::simple_signing_payload(staged(2), staging[2].digest, {}),
+                  std::nullopt);
+
+    fs::path promo = *work / "malformed";
+    write_promotion(promo, source_path, {first->host_port() + "/malformed"},
+                    under_their_tags(staging));
+    auto dry = hoist("cip --provenance=off --validate=if-present --verify-key " +
+                     (*work / "trusted.pub").string() + " --thin-manifest-dir " + promo.string() +
+                     " --report " + (*work / "malformed.json").string());
+    EXPECT_EQ(dry.status, 1) << dry.out;
+    auto report = read_report(*work / "malformed.json");
+    ASSERT_TRUE(report.is_object());
+    std::map<std::string, json> verdicts;
+    for (const auto& verdict : report["supply"]["verdicts"]) {
+        verdicts[verdict["image"].get<std::string>()] = verdict;
+    }
+    ASSERT_EQ(verdicts.size(), 3u) << report["supply"].dump();
+    auto detail = [&](std::size_t i) { return verdicts[image_name(i)].value("detail", ""); };
+    EXPECT_EQ(verdicts[image_name(0)]["result"], "blocked") << detail(0);
+    EXPECT_NE(detail(0).find("no readable signature annotation"), std::string::npos) << detail(0);
+    EXPECT_EQ(verdicts[image_name(1)]["result"], "blocked") << detail(1);
+    EXPECT_NE(detail(1).find("payload refused"), std::string::npos) << detail(1);
+    EXPECT_EQ(verdicts[image_name(2)]["result"], "passed") << detail(2);
+    EXPECT_NE(dry.out.find("validate: blocked " + image_name(0)), std::string::npos) << dry.out;
+    EXPECT_NE(dry.out.find("validate: blocked " + image_name(1)), std::string::npos) << dry.out;
 }
 
 TEST_F(CipSupply, ImagesInPlaceBeforeTheRunAreSignedOnlyOnceTheyPassTheChecks) {
