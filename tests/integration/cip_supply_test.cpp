@@ -656,8 +656,14 @@ TEST_F(CipSupply, SignsAndAttestsEveryPromotedDigestThenRerunsAsANoOp) {
                             " --thin-manifest-dir " + promo.string() + " --report ";
     auto first_log = settled_log(*first).size();
     auto second_log = settled_log(*second).size();
-    auto run = hoist(arguments + (*work / "sign.json").string());
+    auto run = hoist(arguments + (*work / "sign.json").string() + " --progress-interval 0.01");
     ASSERT_EQ(run.status, 0) << run.out;
+    // Progress lines, many a second here: Promote's edges, and the digests of Sign or
+    // Attest (at least one of the two lasts longer than the interval), each with a bar.
+    EXPECT_NE(run.out.find("[promote] ["), std::string::npos) << run.out;
+    EXPECT_TRUE(std::regex_search(
+        run.out, std::regex(R"(\[(sign|attest)\] \[[#.]{24}\] \d+/4 digests (signed|attested), )")))
+        << run.out;
     EXPECT_EQ(avoidable_reads(*first, first_log), std::vector<std::string>());
     EXPECT_EQ(avoidable_reads(*second, second_log), std::vector<std::string>());
     auto report = read_report(*work / "sign.json");

@@ -185,6 +185,9 @@ std::string check_flags(const cip_options& o) {
     if (o.max_signature_ops <= 0) {
         return "--max-signature-ops must be at least 1";
     }
+    if (!(o.progress_interval >= 0.01 && o.progress_interval <= 86400)) {
+        return "--progress-interval must be between 0.01 and 86400 seconds";
+    }
     if (o.vuln_severity_threshold > 0 && !snapshot_mode) {
         return "--vuln-severity-threshold: vulnerability scanning needs Google Container "
                "Analysis, which hoist does not support";
@@ -509,7 +512,9 @@ asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options*
     run.options.promote.progress = &live;
     bool terminal = ::isatty(STDOUT_FILENO) != 0;
     progress_display display(co_await asio::this_coro::executor, &ctx.http(), &budget, &live,
-                             &run.work, terminal);
+                             &run.work, terminal,
+                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::duration<double>(o->progress_interval)));
     net::task_tracker background(co_await asio::this_coro::executor);
     if (verbosity_of(o->log_level) != verbosity::quiet) {
         background.spawn(display.run());
@@ -789,6 +794,9 @@ CLI::App* add_cip_command(CLI::App& app, cip_options& o) {
         ->type_name("FILE");
     cip->add_option("--metrics", o.metrics, "Write the run's metrics (Prometheus text) to FILE")
         ->type_name("FILE");
+    cip->add_option("--progress-interval", o.progress_interval,
+                    "Seconds between progress lines when the output is not a terminal")
+        ->capture_default_str();
     cip->add_option("--budget", o.budgets,
                     "[PHASE:]key=value[,key=value] with keys inflight, host-inflight, rate "
                     "(requests/s per host, 0: none), burst, attempts, timeout (s); repeatable")

@@ -50,6 +50,8 @@ struct cip_options {
     std::string report;
     std::string metrics;
     std::vector<std::string> budgets;
+    /// Seconds between progress lines when standard output is not a terminal.
+    double progress_interval = 10;
 };
 
 /// Adds the `cip` subcommand with every flag to `app`.

@@ -10,13 +10,15 @@ namespace hoist::tools {
 progress_display::progress_display(asio::any_io_executor executor, const net::http_client* http,
                                    const net::registry::request_budget* budget,
                                    const engine::promote_progress* promote,
-                                   const engine::work_progress* work, bool terminal)
+                                   const engine::work_progress* work, bool terminal,
+                                   std::chrono::milliseconds line_interval)
     : wake_(std::move(executor)),
       http_(http),
       budget_(budget),
       promote_(promote),
       work_(work),
-      terminal_(terminal) {}
+      terminal_(terminal),
+      line_interval_(line_interval) {}
 
 namespace {
 
@@ -36,7 +38,7 @@ void progress_display::set_phase(std::string name) {
 }
 
 asio::awaitable<void> progress_display::run() {
-    auto interval = terminal_ ? std::chrono::milliseconds(250) : std::chrono::milliseconds(10'000);
+    auto interval = terminal_ ? std::chrono::milliseconds(250) : line_interval_;
     while (!stopped_) {
         co_await wake_.wait(net::deadline::from_now(interval));
         if (stopped_) {

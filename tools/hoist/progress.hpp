@@ -23,7 +23,7 @@ public:
     progress_display(asio::any_io_executor executor, const net::http_client* http,
                      const net::registry::request_budget* budget,
                      const engine::promote_progress* promote, const engine::work_progress* work,
-                     bool terminal);
+                     bool terminal, std::chrono::milliseconds line_interval);
 
     /// The phase now running ("" between phases).
     void set_phase(std::string name);
@@ -41,6 +41,7 @@ private:
     const engine::promote_progress* promote_;
     const engine::work_progress* work_;
     bool terminal_;
+    std::chrono::milliseconds line_interval_;  ///< between lines when not on a terminal
     bool stopped_ = false;
     bool drawn_ = false;
     std::string phase_;
