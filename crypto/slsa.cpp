@@ -38,11 +38,13 @@ void add_source(provenance_facts& facts, const std::string& uri) {
     }
 }
 
-// Checks the optional array `name` (materials, resolvedDependencies) and adds the `uri` of
-// its first entry. The list holds every input of the build (base images, modules, tools);
-// by convention the first is the repository built from. The others are not sources: an
-// allowed repository among a build's inputs must not make its source allowed.
+// Checks the optional array `name` (materials, resolvedDependencies) and, when the
+// predicate named no source elsewhere, adds the `uri` of its first entry. The list holds
+// every input of the build (base images, modules, tools); by convention the first is the
+// repository built from. An allowed repository among a build's inputs must not make its
+// source allowed, so the list never adds to a source the predicate names.
 bool add_first_uri_of(provenance_facts& facts, const json& object, const char* name) {
+    const bool source_named = !facts.source_uris.empty();
     const auto list = member_of_type(object, name, &json::is_array);
     if (!list) {
         return false;
@@ -59,7 +61,7 @@ bool add_first_uri_of(provenance_facts& facts, const json& object, const char* n
         if (!uri) {
             return false;
         }
-        if (first && *uri != nullptr) {
+        if (first && !source_named && *uri != nullptr) {
             add_source(facts, (*uri)->get_ref<const std::string&>());
         }
         first = false;

@@ -20,11 +20,11 @@ bool is_slsa_provenance(std::string_view predicate_type);
 
 struct provenance_facts {
     std::string builder_id;
-    /// The repository the build names as built from, in its spellings, without repeats:
-    /// v0.2: `invocation.configSource.uri`, then `materials[0].uri`;
-    /// v1: `externalParameters.workflow.repository` (GitHub Actions), `externalParameters.source`
-    /// (a string or `{uri}`), then `resolvedDependencies[0].uri`. The other materials and
-    /// dependencies are inputs (base images, modules), not the source.
+    /// The repository the build names as built from, without repeats: v0.2:
+    /// `invocation.configSource.uri`; v1: `externalParameters.workflow.repository` (GitHub
+    /// Actions) and `externalParameters.source` (a string or `{uri}`). Only when those name
+    /// nothing: the first of `materials` / `resolvedDependencies`, by convention the source;
+    /// the other entries are inputs (base images, modules), never sources.
     std::vector<std::string> source_uris;
 };
 

@@ -33,6 +33,12 @@ public:
         }
         co_return co_await reader_->next(until);
     }
+    bool holds_request() const override { return reader_ && reader_->holds_request(); }
+    void abandon() override {
+        if (reader_) {
+            reader_->abandon();
+        }
+    }
 
 private:
     reg::registry_client& client_;

@@ -222,8 +222,9 @@ asio::awaitable<image_verdict> check_signatures(promotion_run& run, const source
     }
     auto checked =
         co_await verify_signatures(*run.client, *repo, image.digest, o.verify_keys, run.until);
-    if (checked && !checked->signed_at_all) {
-        // No `.sig`: the image may be signed in the bundle format (cosign v3's default).
+    if (checked && checked->verified.empty()) {
+        // No `.sig` signature verifies (or there is none): one in the bundle format (cosign
+        // v3's default) may.
         std::string type(cosign_sign_predicate_type);
         auto bundles =
             co_await find_bundle_attestations(*run.client, *repo, image.digest, type, run.until);
@@ -390,6 +391,18 @@ asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::
     if (!slot) {
         slot = std::make_unique<source_image_check>();
         source_image_check* check = slot.get();
+        // Others wait on this entry: it is finished however this frame ends, a check cut
+        // short counting as a refusal.
+        struct finish_always {
+            source_image_check* check;
+            ~finish_always() {
+                if (!check->finished) {
+                    check->refusal = "the check did not complete";
+                    check->finished = true;
+                }
+                check->waiters.notify_all();
+            }
+        } guard{check};
         source_image image{source, digest, {}};
         std::vector<image_verdict> verdicts;
         if (provenance_checked(run.options.supply)) {
@@ -410,7 +423,6 @@ asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::
             run.supply.verdicts.push_back(std::move(verdict));
         }
         check->finished = true;
-        check->waiters.notify_all();
     }
     source_image_check* check = run.supply.source_checks[key].get();
     while (!check->finished) {

@@ -88,6 +88,7 @@ void blob_reader::account(request_budget* budget, std::string host, request_budg
 
 void blob_reader::abandon() {
     exchange_.reset();
+    abandoned_ = true;
     end_accounting();
 }
 
@@ -101,6 +102,9 @@ void blob_reader::end_accounting() {
 
 asio::awaitable<result<std::string>> blob_reader::next(deadline until) {
     if (!exchange_) {
+        if (abandoned_) {
+            co_return fail(errc::cancelled, what_ + ": read after the download was given up");
+        }
         co_return std::string();
     }
     auto chunk = co_await exchange_->read_body(until.within(stall_timeout_));
@@ -420,6 +424,7 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
     url target{*home, blobs_path(repo, digest)};
     bool bulk = is_bulk(expected_size);
     target.where.http1_only = bulk;
+    const url registry_target = target;  // a retry asks the registry, not where it redirected
     bool auth_refreshed = false;
     const auto stall = stall_timeout();
     const int attempts = session_.attempts();
@@ -458,6 +463,7 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
             permit.finish(0);
             if (retry_left && is_transient(exchange.error())) {
                 co_await sleep_for(retry_delay(attempt++, std::nullopt), until);
+                target = registry_target;
                 continue;
             }
             co_return with_context(exchange.error(), what);
@@ -470,6 +476,7 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
             permit.finish(0);
             if (retry_left && is_transient(head.error())) {
                 co_await sleep_for(retry_delay(attempt++, std::nullopt), until);
+                target = registry_target;
                 continue;
             }
             co_return with_context(head.error(), what);
@@ -478,10 +485,15 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
             permit.finish(head->status);  // a 429 narrows the host's window
         }
         if (should_retry_status(head->status) && retry_left) {
-            auto delay = retry_delay(attempt++, find_header(head->headers, "retry-after"));
-            (void)co_await read_all(**exchange, until.within(stall), max_error_body);
-            co_await sleep_for(delay, until);
-            continue;
+            auto delay = retry_delay(attempt, find_header(head->headers, "retry-after"));
+            // A pause past the deadline would only turn the registry's answer into a timeout.
+            if (delay < until.remaining()) {
+                ++attempt;
+                (void)co_await read_all(**exchange, until.within(stall), max_error_body);
+                co_await sleep_for(delay, until);
+                target = registry_target;
+                continue;
+            }
         }
         if (head->status == 200) {
             std::int64_t size = expected_size;

@@ -111,6 +111,7 @@ private:
     request_budget* budget_ = nullptr;
     std::string host_;
     request_budget::permit permit_;
+    bool abandoned_ = false;
     void end_accounting();
 };
 

@@ -362,7 +362,7 @@ asio::awaitable<result<std::string>> registry_session::fetch_token(registry_stat
         }
     }
     auto response = co_await send_outside_queue(
-        realm->where.authority(), request, until.within(options_.request_timeout), max_token_body);
+        realm->where.authority(), request, until.within(this->request_timeout()), max_token_body);
     std::string what = "token for " + state.name + " from " + realm->where.to_string();
     if (!response) {
         co_return with_context(response.error(), what);

@@ -23,16 +23,22 @@ bool should_retry_status(int status) {
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
-    while (!value.empty() && value.front() == ' ') {
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
         value.remove_prefix(1);
     }
-    while (!value.empty() && value.back() == ' ') {
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
         value.remove_suffix(1);
     }
     long seconds = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec == std::errc() && end == value.data() + value.size() && seconds >= 0) {
-        return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds), max_retry_after);
+    if (end == value.data() + value.size() && !value.empty() && value.front() != '-') {
+        if (ec == std::errc::result_out_of_range ||
+            (ec == std::errc() && seconds >= max_retry_after.count() / 1000)) {
+            return max_retry_after;  // compared before converting: no overflow
+        }
+        if (ec == std::errc()) {
+            return std::chrono::seconds(seconds);
+        }
     }
     // IMF-fixdate, the one form senders must use: "Sun, 06 Nov 1994 08:49:37 GMT".
     std::tm when{};

@@ -81,15 +81,21 @@ TEST(Slsa, AnAllowedRepositoryAmongTheInputsIsNotTheSource) {
     ASSERT_TRUE(facts);
     EXPECT_EQ(facts->source_uris, std::vector<std::string>{"git+https://example.test/elsewhere"});
 
+    // A named source stands alone, even when an allowed repository is the first input.
     auto v1 = valid_v1();
     v1["buildDefinition"]["resolvedDependencies"] = {
-        {{"uri", "git+https://example.test/repo@refs/heads/main"}},
-        {{"uri", "git+https://github.com/kubernetes/foo"}}};
+        {{"uri", "git+https://github.com/kubernetes/foo"}},
+        {{"uri", "git+https://example.test/repo@refs/heads/main"}}};
     facts = provenance_facts_of(provenance(slsa_provenance_v1, v1));
     ASSERT_TRUE(facts);
-    EXPECT_EQ(facts->source_uris,
-              (std::vector<std::string>{"git+https://example.test/repo",
-                                        "git+https://example.test/repo@refs/heads/main"}));
+    EXPECT_EQ(facts->source_uris, std::vector<std::string>{"git+https://example.test/repo"});
+    json v02 = {{"builder", {{"id", "https://example.test/builder"}}},
+                {"buildType", "https://example.test/type"},
+                {"invocation", {{"configSource", {{"uri", "git+https://example.test/elsewhere"}}}}},
+                {"materials", {{{"uri", "git+https://github.com/kubernetes/foo"}}}}};
+    facts = provenance_facts_of(provenance(slsa_provenance_v02, v02));
+    ASSERT_TRUE(facts);
+    EXPECT_EQ(facts->source_uris, std::vector<std::string>{"git+https://example.test/elsewhere"});
 }
 
 TEST(Slsa, RefusesInvalidV02) {
@@ -122,10 +128,8 @@ TEST(Slsa, ReadsV1FromTheConformanceSuite) {
     EXPECT_EQ(facts->builder_id,
               "https://github.com/loosebazooka/aa-test/.github/workflows/provenance.yaml"
               "@refs/heads/main");
-    EXPECT_EQ(
-        facts->source_uris,
-        (std::vector<std::string>{"https://github.com/loosebazooka/aa-test",
-                                  "git+https://github.com/loosebazooka/aa-test@refs/heads/main"}));
+    EXPECT_EQ(facts->source_uris,
+              std::vector<std::string>{"https://github.com/loosebazooka/aa-test"});
 }
 
 TEST(Slsa, ReadsV1SourceAsStringOrResourceDescriptor) {

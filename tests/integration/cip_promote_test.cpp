@@ -160,9 +160,9 @@ TEST_F(CipPromote, PromotesEveryImageByteForByteThenRerunsAsANoOp) {
     }
 
     // A second run finds everything present and writes nothing.
-    auto puts_first = count_lines(*first, "\"PUT ");
-    auto puts_second = count_lines(*second, "\"PUT ");
-    EXPECT_GT(puts_first, 0u);  // the log shows the first run's writes
+    auto puts_first = count_lines(*first, "\"PUT /v2/prod/");
+    auto puts_second = count_lines(*second, "\"PUT /v2/prod/");
+    EXPECT_GT(puts_first, 0u);  // the log shows the first run's writes (only it writes prod/)
     EXPECT_GT(puts_second, 0u);
     auto posts = count_lines(*first, "\"POST ") + count_lines(*second, "\"POST ");
     auto rerun = hoist("cip --confirm --sign=false --thin-manifest-dir " +
@@ -171,8 +171,8 @@ TEST_F(CipPromote, PromotesEveryImageByteForByteThenRerunsAsANoOp) {
     auto again = read_report(*work / "rerun.json");
     EXPECT_EQ(again["plan"]["summary"]["present"], 16);
     EXPECT_EQ(again["plan"]["summary"]["promote"], 0);
-    EXPECT_EQ(count_lines(*first, "\"PUT "), puts_first);
-    EXPECT_EQ(count_lines(*second, "\"PUT "), puts_second);
+    EXPECT_EQ(count_lines(*first, "\"PUT /v2/prod/"), puts_first);
+    EXPECT_EQ(count_lines(*second, "\"PUT /v2/prod/"), puts_second);
     EXPECT_EQ(count_lines(*first, "\"POST ") + count_lines(*second, "\"POST "), posts);
 }
 

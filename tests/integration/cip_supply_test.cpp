@@ -1040,19 +1040,22 @@ TEST_F(CipSupply, ValidateBlocksImagesWithoutATrustedSignature) {
 TEST_F(CipSupply, ValidateReadsSignaturesInTheBundleFormatToo) {
     // Staging images signed only as bundle referrers (cosign v3's default): img-000 by the
     // trusted key, img-001 by another, which must block it even under --validate=if-present.
-    auto staging = push_staging("staging-bundle-signed", 2, 0, 17);
-    ASSERT_EQ(staging.size(), 2u);
+    // img-002 carries a .sig by another key and a bundle by the trusted one: it passes.
+    auto staging = push_staging("staging-bundle-signed", 3, 0, 17);
+    ASSERT_EQ(staging.size(), 3u);
     std::string source_path = source->host_port() + "/staging-bundle-signed";
     auto image_name = [&](std::size_t i) {
         return source_path + "/" + staging[i].repository + "@" + staging[i].digest;
     };
     write_file(*work / "trusted.key", trusted_key->to_pkcs8_pem());
     write_file(*work / "untrusted.key", untrusted_key->to_pkcs8_pem());
-    for (auto [i, key] : {std::pair{0u, "trusted.key"}, std::pair{1u, "untrusted.key"}}) {
+    for (auto [i, key] : {std::pair{0u, "trusted.key"}, std::pair{1u, "untrusted.key"},
+                          std::pair{2u, "trusted.key"}}) {
         auto signed_now = hoist("sign " + image_name(i) + " --signature-format bundle --key " +
                                 (*work / key).string());
         ASSERT_EQ(signed_now.status, 0) << signed_now.out;
     }
+    sign_staging({{source_path + "/" + staging[2].repository, staging[2].digest}}, *untrusted_key);
     fs::path promo = *work / "bundle-signed";
     write_promotion(promo, source_path, {first->host_port() + "/bundle-signed"},
                     under_their_tags(staging));
@@ -1066,7 +1069,8 @@ TEST_F(CipSupply, ValidateReadsSignaturesInTheBundleFormatToo) {
     for (const auto& verdict : report["supply"]["verdicts"]) {
         verdicts[verdict["image"].get<std::string>()] = verdict;
     }
-    ASSERT_EQ(verdicts.size(), 2u) << report["supply"].dump();
+    ASSERT_EQ(verdicts.size(), 3u) << report["supply"].dump();
+    EXPECT_EQ(verdicts[image_name(2)]["result"], "passed") << verdicts[image_name(2)].dump();
     EXPECT_EQ(verdicts[image_name(0)]["result"], "passed") << verdicts[image_name(0)].dump();
     EXPECT_NE(verdicts[image_name(0)]["detail"].get<std::string>().find("bundle"),
               std::string::npos)

@@ -24,6 +24,9 @@ TEST(RetryPolicy, RetryAfterInSeconds) {
     EXPECT_EQ(parse_retry_after("7"), milliseconds(7000));
     EXPECT_EQ(parse_retry_after(" 2 "), milliseconds(2000));
     EXPECT_EQ(parse_retry_after("3600"), milliseconds(30'000));  // bounded
+    EXPECT_EQ(parse_retry_after("\t5"), milliseconds(5000));
+    EXPECT_EQ(parse_retry_after("9300000000000000"), milliseconds(30'000));         // no overflow
+    EXPECT_EQ(parse_retry_after("99999999999999999999999"), milliseconds(30'000));  // > long
 }
 
 TEST(RetryPolicy, RetryAfterAsAnHttpDate) {
