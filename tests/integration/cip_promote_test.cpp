@@ -2,6 +2,7 @@
 // `hoist cip --confirm` against real registries: a multi-arch staging set promoted to two
 // destination registries, checked byte for byte by skopeo; a rerun that writes nothing;
 // refused plans that write nothing.
+#include "crypto/sha256.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/skopeo.hpp"
 #include "tests/support/test_registries.hpp"
@@ -410,6 +411,57 @@ TEST_F(CipPromote, TheWorkloadGeneratorIsDeterministicBySeed) {
     for (std::size_t i = 0; i < images->size(); ++i) {
         EXPECT_NE((*other)[i].digest, (*images)[i].digest) << (*images)[i].repository;
     }
+}
+
+// An OCI artifact: a config of its own media type and a layer that is no filesystem. It is
+// promoted byte for byte, its blobs with it.
+TEST_F(CipPromote, ArtifactsWithANonImageConfigArePromotedAsTheyAre) {
+    std::string config = R"({"kind":"example artifact","version":1})";
+    std::string data = "not a tar: the payload of an artifact";
+    nlohmann::ordered_json manifest = {{"schemaVersion", 2},
+                                       {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                                       {"artifactType", "application/vnd.example.artifact.v1"},
+                                       {"config",
+                                        {{"mediaType", "application/vnd.example.config.v1+json"},
+                                         {"digest", crypto::digest_of(config)},
+                                         {"size", config.size()}}},
+                                       {"layers",
+                                        {{{"mediaType", "application/vnd.example.data.v1"},
+                                          {"digest", crypto::digest_of(data)},
+                                          {"size", data.size()}}}}};
+    std::string body = manifest.dump();
+    testsupport::client_setup setup;
+    setup.ca_files = {source->ca_file().string()};
+    auto pushed = testsupport::run_client<net::result<std::string>>(
+        setup, [&](reg::registry_client& client) -> asio::awaitable<net::result<std::string>> {
+            reg::repository_ref repo{source->host_port(), "staging-artifacts/art"};
+            auto until = net::deadline::from_now(std::chrono::seconds(60));
+            for (const auto* blob : {&config, &data}) {
+                reg::memory_blob_source bytes(*blob);
+                auto put = co_await client.push_blob(repo, crypto::digest_of(*blob),
+                                                     static_cast<std::int64_t>(blob->size()), bytes,
+                                                     until);
+                if (!put) {
+                    co_return put.error();
+                }
+            }
+            co_return co_await client.put_manifest(
+                repo, "a1", body, "application/vnd.oci.image.manifest.v1+json", until);
+        });
+    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    testkit::write_thin_manifests(
+        *work / "artifacts", "staging-artifacts", source->host_port() + "/staging-artifacts",
+        {first->host_port() + "/artifacts-prod"}, {{"art", "a1", crypto::digest_of(body)}});
+    auto report_path = *work / "artifacts.json";
+    auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                     (*work / "artifacts").string() + " --report " + report_path.string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(report_path);
+    EXPECT_EQ(report["promote"]["edges_promoted"], 1) << report["promote"].dump();
+    EXPECT_EQ(report["promote"]["blobs_uploaded"], 2) << report["promote"].dump();
+    EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), first->ca_file().string(),
+                                      "artifacts-prod/art:a1"),
+              body);
 }
 
 }  // namespace
