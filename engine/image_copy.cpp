@@ -15,38 +15,6 @@ using net::result;
 
 namespace {
 
-// Opens the source blob only when the upload needs its bytes: a mount that succeeds
-// never reads it.
-class lazy_blob_source final : public reg::blob_source {
-public:
-    lazy_blob_source(reg::registry_client& client, reg::repository_ref repo, reg::descriptor blob)
-        : client_(client), repo_(std::move(repo)), blob_(std::move(blob)) {}
-
-    asio::awaitable<result<std::string>> next(net::deadline until) override {
-        if (!reader_) {
-            // The upload verifies the sha256 of every byte before it commits.
-            auto opened = co_await client_.get_blob(repo_, blob_.digest, blob_.size, false, until);
-            if (!opened) {
-                co_return opened.error();
-            }
-            reader_ = std::move(*opened);
-        }
-        co_return co_await reader_->next(until);
-    }
-    bool holds_request() const override { return reader_ && reader_->holds_request(); }
-    void abandon() override {
-        if (reader_) {
-            reader_->abandon();
-        }
-    }
-
-private:
-    reg::registry_client& client_;
-    reg::repository_ref repo_;
-    reg::descriptor blob_;
-    std::unique_ptr<reg::blob_reader> reader_;
-};
-
 bool platform_matches(const reg::descriptor& d, std::string_view wanted) {
     if (!d.platform) {
         return false;
@@ -198,7 +166,7 @@ private:
         if (source_.repo.registry == destination_.repo.registry) {
             mount_from = source_.repo.repository;
         }
-        lazy_blob_source bytes(client_, source_.repo, blob);
+        reg::deferred_blob_download bytes(client_, source_.repo, blob.digest, blob.size);
         auto pushed = co_await client_.push_blob(destination_.repo, blob.digest, blob.size, bytes,
                                                  until_, mount_from);
         if (!pushed) {

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/promote/promote.hpp"
 
-#include "net/registry/retry_policy.hpp"
-
 #include "engine/bounded.hpp"
 #include "net/registry/media_types.hpp"
+#include "net/registry/retry_policy.hpp"
 #include "net/wakeup.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -119,43 +118,6 @@ public:
 private:
     std::shared_ptr<const std::string> bytes_;
     std::size_t offset_ = 0;
-};
-
-/// Streams a blob from the source, opened only when an upload needs the bytes (a mount
-/// that succeeds never reads them). The upload verifies the sha256 before committing.
-class streamed_source final : public reg::blob_source {
-public:
-    streamed_source(reg::registry_client& client, reg::repository_ref repo, reg::descriptor blob,
-                    std::uint64_t* bytes_read)
-        : client_(client), repo_(std::move(repo)), blob_(std::move(blob)), read_(bytes_read) {}
-
-    asio::awaitable<result<std::string>> next(net::deadline until) override {
-        if (!reader_) {
-            auto opened = co_await client_.get_blob(repo_, blob_.digest, blob_.size, false, until);
-            if (!opened) {
-                co_return opened.error();
-            }
-            reader_ = std::move(*opened);
-        }
-        auto piece = co_await reader_->next(until);
-        if (piece) {
-            *read_ += piece->size();
-        }
-        co_return piece;
-    }
-    bool holds_request() const override { return reader_ && reader_->holds_request(); }
-    void abandon() override {
-        if (reader_) {
-            reader_->abandon();
-        }
-    }
-
-private:
-    reg::registry_client& client_;
-    reg::repository_ref repo_;
-    reg::descriptor blob_;
-    std::uint64_t* read_;
-    std::unique_ptr<reg::blob_reader> reader_;
 };
 
 /// Where a blob first landed in a destination registry, so that other repositories of
@@ -521,9 +483,9 @@ private:
                 if (*cached) {
                     inner_ = std::make_unique<shared_bytes_source>(*cached);
                 } else {
-                    inner_ =
-                        std::make_unique<streamed_source>(owner_.client_, job_.source, blob_,
-                                                          &owner_.result_.counts.source_bytes_read);
+                    inner_ = std::make_unique<reg::deferred_blob_download>(
+                        owner_.client_, job_.source, blob_.digest, blob_.size,
+                        &owner_.result_.counts.source_bytes_read);
                 }
             }
             co_return co_await inner_->next(until);

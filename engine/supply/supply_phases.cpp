@@ -388,9 +388,12 @@ asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::
                                                        std::string digest) {
     std::string key = source + "@" + digest;
     auto& slot = run.supply.source_checks[key];
-    if (!slot) {
+    bool first = !slot;
+    if (first) {
         slot = std::make_unique<source_image_check>();
-        source_image_check* check = slot.get();
+    }
+    source_image_check* check = slot.get();  // a std::map entry: it stays where it is
+    if (first) {
         // Others wait on this entry: it is finished however this frame ends, a check cut
         // short counting as a refusal.
         struct finish_always {
@@ -424,7 +427,6 @@ asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::
         }
         check->finished = true;
     }
-    source_image_check* check = run.supply.source_checks[key].get();
     while (!check->finished) {
         if (co_await check->waiters.wait(run.until) != net::wait_status::notified) {
             co_return net::fail(net::errc::timeout, "waiting for the check of " + key);

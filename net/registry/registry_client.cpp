@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "net/registry/registry_client.hpp"
 
-#include "net/registry/retry_policy.hpp"
-
 #include "crypto/sha256.hpp"
 #include "net/registry/link_header.hpp"
 #include "net/registry/media_types.hpp"
+#include "net/registry/retry_policy.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -408,6 +407,36 @@ asio::awaitable<result<std::optional<std::int64_t>>> registry_client::head_blob(
     co_return size;
 }
 
+deferred_blob_download::deferred_blob_download(registry_client& client, repository_ref repo,
+                                               std::string digest, std::int64_t size,
+                                               std::uint64_t* bytes_read)
+    : client_(client),
+      repo_(std::move(repo)),
+      digest_(std::move(digest)),
+      size_(size),
+      bytes_read_(bytes_read) {}
+
+asio::awaitable<result<std::string>> deferred_blob_download::next(deadline until) {
+    if (!reader_) {
+        auto opened = co_await client_.get_blob(repo_, digest_, size_, false, until);
+        if (!opened) {
+            co_return opened.error();
+        }
+        reader_ = std::move(*opened);
+    }
+    auto piece = co_await reader_->next(until);
+    if (piece && bytes_read_ != nullptr) {
+        *bytes_read_ += piece->size();
+    }
+    co_return piece;
+}
+
+void deferred_blob_download::abandon() {
+    if (reader_) {
+        reader_->abandon();
+    }
+}
+
 std::chrono::milliseconds registry_client::stall_timeout() const {
     return session_.budget() != nullptr ? session_.request_timeout() : options_.stall_timeout;
 }
@@ -791,6 +820,7 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
                                                               std::string location,
                                                               std::string digest, std::int64_t size,
                                                               blob_source& source, deadline until) {
+    const auto stall = stall_timeout();
     auto home = session_.origin_of(repo.registry);
     if (!home) {
         co_return home.error();
@@ -872,8 +902,7 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
                 piece.resize(chunk_size - sent);
             }
             hash.update(piece);
-            auto written =
-                co_await (*exchange)->write_body(as_bytes(piece), until.within(stall_timeout()));
+            auto written = co_await (*exchange)->write_body(as_bytes(piece), until.within(stall));
             if (!written) {
                 co_return written.error();
             }
@@ -901,11 +930,10 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
                 co_return fail(errc::digest_mismatch, "content hashes to " + actual);
             }
         }
-        if (auto finished = co_await (*exchange)->finish_body(until.within(stall_timeout()));
-            !finished) {
+        if (auto finished = co_await (*exchange)->finish_body(until.within(stall)); !finished) {
             co_return finished.error();
         }
-        auto head = co_await (*exchange)->read_head(until.within(stall_timeout()));
+        auto head = co_await (*exchange)->read_head(until.within(stall));
         if (budget != nullptr) {
             budget->record(repo.registry, "PATCH", head ? head->status : 0, sent, 0, 0);
         }
@@ -915,13 +943,12 @@ asio::awaitable<result<void>> registry_client::upload_chunked(repository_ref rep
         }
         if (head->status != 202 && head->status != 204) {
             http_response response{head->status, head->headers, {}};
-            if (auto body =
-                    co_await read_all(**exchange, until.within(stall_timeout()), max_error_body)) {
+            if (auto body = co_await read_all(**exchange, until.within(stall), max_error_body)) {
                 response.body = std::move(*body);
             }
             co_return status_failure(response, "upload chunk at " + std::to_string(offset));
         }
-        (void)co_await read_all(**exchange, until.within(stall_timeout()), max_error_body);
+        (void)co_await read_all(**exchange, until.within(stall), max_error_body);
         if (auto next_location = find_header(head->headers, "location")) {
             auto resolved = resolve_url(*target, *next_location);
             if (!resolved) {

@@ -115,6 +115,30 @@ private:
     void end_accounting();
 };
 
+class registry_client;
+
+/// A blob GET opened only when its first bytes are asked for: a push that mounts the blob,
+/// or finds it in place, never reads the source. Its bytes are not verified here: the
+/// upload it feeds verifies every byte before it commits.
+// lifetime: `client` outlives the source.
+class deferred_blob_download final : public blob_source {
+public:
+    /// `bytes_read` (if set) is increased by every piece read.
+    deferred_blob_download(registry_client& client, repository_ref repo, std::string digest,
+                           std::int64_t size, std::uint64_t* bytes_read = nullptr);
+    asio::awaitable<result<std::string>> next(deadline until) override;
+    bool holds_request() const override { return reader_ && reader_->holds_request(); }
+    void abandon() override;
+
+private:
+    registry_client& client_;
+    repository_ref repo_;
+    std::string digest_;
+    std::int64_t size_;
+    std::uint64_t* bytes_read_;
+    std::unique_ptr<blob_reader> reader_;
+};
+
 struct tag_listing {
     std::vector<std::string> tags;
     std::map<std::string, std::vector<std::string>> tags_by_digest;

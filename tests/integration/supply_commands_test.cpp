@@ -124,6 +124,7 @@ protected:
         write_file(key_file(), key->to_pkcs8_pem());
         write_file(public_file(), key->public_key_pem());
         write_file(other_public_file(), other->public_key_pem());
+        write_file(*work / "other.key", other->to_pkcs8_pem());
     }
     static void TearDownTestSuite() {
         fs::remove_all(*work);
@@ -558,7 +559,15 @@ TEST_F(SupplyCommands, BundleFormatSignsEveryImageOfAnIndexAndVerifies) {
 
     auto other_key = hoist("verify " + tagged(3) + " --key " + other_public_file().string());
     EXPECT_EQ(other_key.status, 1);
+
     EXPECT_NE(other_key.err.find("signed by another key"), std::string::npos) << other_key.err;
+
+    // Another signer's .sig beside the bundle does not hide the bundle.
+    auto legacy_by_other = hoist("sign " + tagged(3) + " --key " + (*work / "other.key").string());
+    ASSERT_EQ(legacy_by_other.status, 0) << legacy_by_other.err;
+    auto beside = hoist("verify " + tagged(3) + " --key " + public_file().string());
+    EXPECT_EQ(beside.status, 0) << beside.err;
+    EXPECT_EQ(lines_of(beside.out).size(), 1u) << beside.out;
 
     auto again = hoist(sign);
     EXPECT_EQ(again.status, 0) << again.err;

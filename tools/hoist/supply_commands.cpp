@@ -358,13 +358,15 @@ asio::awaitable<int> verify_image(registry_context& ctx, verify_plan plan) {
         }
         found.verified.push_back(one_line(signature.payload));
     }
-    if (!legacy->signed_at_all) {
+    if (found.verified.empty()) {
+        // No `.sig` signature holds (or there is none): a bundle (cosign v3's default) may.
         auto bundles = co_await verify_bundle_signatures(client, plan, digest, ctx.until());
         if (!bundles) {
             report_error(bundles.error());
             co_return exit_failed;
         }
-        found = std::move(*bundles);
+        found.verified = std::move(bundles->verified);
+        found.refused.insert(found.refused.end(), bundles->refused.begin(), bundles->refused.end());
     }
     co_return report_verification("verify", "signature", at, found);
 }
