@@ -86,15 +86,15 @@ net::result<std::set<std::string>> diff_since_base(const std::string& top,
     return digests_in_diff(*diff);
 }
 
-net::result<std::string> toplevel(const std::string& directory) {
+}  // namespace
+
+net::result<std::string> git_toplevel(const std::string& directory) {
     auto top = run_git(directory, {"rev-parse", "--show-toplevel"});
     if (!top) {
         return top.error();
     }
     return trim(*top);
 }
-
-}  // namespace
 
 std::set<std::string> digests_in_diff(std::string_view diff) {
     std::set<std::string> digests;
@@ -186,7 +186,7 @@ net::result<std::set<std::string>> prow_diff_digests(const std::string& director
         return net::fail(net::errc::io_failed, "unknown job type: " + type +
                                                    " (expected presubmit, batch or postsubmit)");
     }
-    auto top = toplevel(directory);
+    auto top = git_toplevel(directory);
     if (!top) {
         return top.error();
     }
@@ -195,7 +195,7 @@ net::result<std::set<std::string>> prow_diff_digests(const std::string& director
 
 net::result<std::set<std::string>> since_diff_digests(const std::string& directory,
                                                       const std::string& since) {
-    auto top = toplevel(directory);
+    auto top = git_toplevel(directory);
     if (!top) {
         return top.error();
     }

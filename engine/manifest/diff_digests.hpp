@@ -25,6 +25,9 @@ net::result<std::set<std::string>> prow_diff_digests(const std::string& director
 net::result<std::set<std::string>> since_diff_digests(const std::string& directory,
                                                       const std::string& since);
 
+/// The root of the work tree holding `directory` (symbolic links resolved), as git says.
+net::result<std::string> git_toplevel(const std::string& directory);
+
 /// Runs `git args...` in `directory` without a shell; its standard output, or a failure
 /// carrying git's exit status and standard error.
 net::result<std::string> run_git(const std::string& directory,

@@ -26,9 +26,11 @@ struct supply_options {
     std::optional<provenance_policy> policy;
     /// `--signature-format=bundle`: signatures as bundle referrers instead of `.sig` images.
     bool bundle_signatures = false;
-    /// The promotion predicate's builderId and promoter.version.
+    /// The promotion predicate's builderId, promoter.version and promoter.gitCommit (the
+    /// commit hoist was built from; empty when unknown).
     std::string builder_id;
     std::string promoter_version;
+    std::string promoter_commit;
     /// Registry operations of these phases at once (`--max-signature-ops`).
     std::size_t parallel = 50;
 };

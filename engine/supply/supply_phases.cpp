@@ -9,6 +9,7 @@
 #include "crypto/simple_signing.hpp"
 #include "crypto/slsa.hpp"
 #include "engine/bounded.hpp"
+#include "engine/manifest/manifest_origin.hpp"
 #include "engine/supply/attestations.hpp"
 #include "engine/supply/signatures.hpp"
 #include "net/registry/manifest_parse.hpp"
@@ -324,6 +325,8 @@ struct signing_group {
     std::string digest;
     /// A source repository path of the digest: one this run promoted from, if any.
     std::string source;
+    /// The manifest listing the digest, from the same edge as `source`.
+    const promotion_manifest* manifest = nullptr;
     std::vector<std::string> destinations;  ///< repository paths, canonical first
     std::set<std::string> tags;
     /// This run promoted an edge of the group, after Provenance and Validate passed it.
@@ -360,6 +363,7 @@ std::vector<signing_group> signing_groups(const promotion_run& run) {
         }
         if (group.source.empty() || (promoted_now && !group.promoted_now)) {
             group.source = set.source_path(edge);  // staging signatures come from a checked one
+            group.manifest = edge.manifest;
         }
         group.promoted_now |= promoted_now;
         if (std::find(group.destinations.begin(), group.destinations.end(), destination) ==
@@ -750,11 +754,14 @@ public:
         auto& counts = run.supply.attestations;
         counts.digests = groups.size();
         std::string timestamp = utc_timestamp_now();
+        auto origins = manifest_origins(groups);
         run.work = {"digests attested", groups.size(), 0};
         co_await for_each_bounded(
             groups.size(), run.options.supply.parallel,
             [&](std::size_t i) -> asio::awaitable<void> {
-                auto done = co_await attest_group(run, signer, groups[i], timestamp);
+                auto record =
+                    promotion_record(run, groups[i], timestamp, origins.at(groups[i].manifest));
+                auto done = co_await attest_group(run, signer, groups[i], record, timestamp);
                 if (!done) {
                     settle_group_failure(run, counts, "attest", groups[i], done.error());
                 }
@@ -768,8 +775,26 @@ public:
     }
 
 private:
+    using origin_map = std::map<const promotion_manifest*, std::optional<manifest_origin>>;
+
+    /// Where each manifest listing a group's digest sits in git; asked once per manifest,
+    /// before the writes start, since it runs git.
+    static origin_map manifest_origins(const std::vector<signing_group>& groups) {
+        origin_map origins;
+        const char* job_spec = std::getenv("JOB_SPEC");
+        for (const auto& group : groups) {
+            auto& origin = origins[group.manifest];
+            if (group.manifest != nullptr && !origin) {
+                origin = locate_manifest(group.manifest->images_file,
+                                         job_spec == nullptr ? "" : job_spec);
+            }
+        }
+        return origins;
+    }
+
     static nlohmann::json promotion_record(const promotion_run& run, const signing_group& group,
-                                           const std::string& timestamp) {
+                                           const std::string& timestamp,
+                                           const std::optional<manifest_origin>& origin) {
         const auto& o = run.options.supply;
         nlohmann::json digest_map = {{"sha256", hex_of(group.digest)}};
         nlohmann::json record = {
@@ -785,17 +810,31 @@ private:
         if (!group.tags.empty()) {
             record["tags"] = group.tags;  // a std::set: sorted, as kpromo writes them
         }
-        // Prow's job variables, when the promotion runs as a Prow job.
-        nlohmann::json job = nlohmann::json::object();
-        for (auto [variable, field] : {std::pair{"JOB_NAME", "name"},
-                                       {"JOB_TYPE", "type"},
-                                       {"BUILD_ID", "buildId"},
-                                       {"PROW_JOB_ID", "prowJobId"}}) {
-            if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
-                job[field] = value;
+        if (origin) {
+            nlohmann::json manifest = {{"name", origin->name}};
+            if (origin->uri) {
+                manifest["uri"] = *origin->uri;
             }
+            if (origin->git_commit) {
+                manifest["digest"] = {{"gitCommit", *origin->git_commit}};
+            }
+            record["manifest"] = std::move(manifest);
         }
-        if (!job.empty()) {
+        if (!o.promoter_commit.empty()) {
+            record["promoter"]["gitCommit"] = o.promoter_commit;
+        }
+        // Prow's job variables, when the promotion runs as a Prow job (JOB_NAME set).
+        const char* job_name = std::getenv("JOB_NAME");
+        if (job_name != nullptr && *job_name != '\0') {
+            nlohmann::json job = nlohmann::json::object();
+            for (auto [variable, field] : {std::pair{"JOB_NAME", "name"},
+                                           {"JOB_TYPE", "type"},
+                                           {"BUILD_ID", "buildId"},
+                                           {"PROW_JOB_ID", "prowJobId"}}) {
+                if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
+                    job[field] = value;
+                }
+            }
             record["job"] = std::move(job);
         }
         return record;
@@ -804,11 +843,12 @@ private:
     static asio::awaitable<net::result<void>> attest_group(promotion_run& run,
                                                            crypto::batch_signer& signer,
                                                            const signing_group& group,
+                                                           const nlohmann::json& record,
                                                            const std::string& timestamp) {
         auto& counts = run.supply.attestations;
-        auto statement = crypto::statement_json(
-            {{group.identity, {{"sha256", hex_of(group.digest)}}}}, promotion_predicate_type,
-            promotion_record(run, group, timestamp));
+        auto statement =
+            crypto::statement_json({{group.identity, {{"sha256", hex_of(group.digest)}}}},
+                                   promotion_predicate_type, record);
         if (!statement) {
             co_return net::fail(statement.error(), "promotion statement");
         }

@@ -2,6 +2,7 @@
 // The diff-restricted modes: which digests a git change names, with Prow's variables or a
 // --manifest-diff-since window, in a real git repository.
 #include "engine/manifest/diff_digests.hpp"
+#include "tests/engine/git_work_tree.hpp"
 
 #include <gtest/gtest.h>
 
@@ -61,12 +62,7 @@ protected:
         fs::remove_all(root);
     }
 
-    void git(const std::string& args) {
-        std::string command = "git -C " + root.string() +
-                              " -c user.name=t -c user.email=t@example.invalid " + args +
-                              " >/dev/null 2>&1";
-        ASSERT_EQ(std::system(command.c_str()), 0) << command;
-    }
+    void git(const std::string& args) { test_git::git_in(root.string(), args); }
     void write(const std::string& name, const std::string& text) {
         std::ofstream(root / name) << text;
     }
@@ -84,15 +80,7 @@ protected:
     static std::string hours_ago(int hours) {
         return "@" + std::to_string(std::time(nullptr) - hours * 3600) + " +0000";
     }
-    std::string head() {
-        auto out = run_git(root.string(), {"rev-parse", "HEAD"});
-        EXPECT_TRUE(out.has_value());
-        std::string sha = out ? *out : "";
-        while (!sha.empty() && sha.back() == '\n') {
-            sha.pop_back();
-        }
-        return sha;
-    }
+    std::string head() { return test_git::head_of(root.string()); }
 
     fs::path root;
     std::string old_commit;

@@ -21,6 +21,7 @@
 #include "tests/support/client_harness.hpp"
 #include "tests/support/sigstore_js.hpp"
 #include "tests/support/test_registries.hpp"
+#include "tools/hoist/source_commit.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/staging_set.hpp"
 
@@ -650,13 +651,33 @@ TEST_F(CipSupply, SignsAndAttestsEveryPromotedDigestThenRerunsAsANoOp) {
                                           second->host_port() + "/signed"};
     fs::path promo = *work / "sign";
     write_promotion(promo, source_path, destinations, images);
+    // The manifests are a git checkout, as in kubernetes/k8s.io, and the run a Prow job:
+    // the predicate names the commit and the job.
+    int git_status = 0;
+    run_process("cd " + promo.string() +
+                    " && git init -q && git remote add origin git@github.com:example/promo.git"
+                    " && git add -A && git -c user.name=t -c user.email=t@example.invalid"
+                    " commit -q -m images 2>&1",
+                &git_status);
+    ASSERT_EQ(git_status, 0);
+    std::string manifest_commit = run_process("git -C " + promo.string() + " rev-parse HEAD");
+    manifest_commit.erase(manifest_commit.find_last_not_of('\n') + 1);
+    const json expected_manifest = {{"name", "images/supply/images.yaml"},
+                                    {"uri", "git+https://github.com/example/promo"},
+                                    {"digest", {{"gitCommit", manifest_commit}}}};
+    json expected_promoter = {{"version", HOIST_VERSION}};
+    if (!std::string_view(HOIST_SOURCE_COMMIT).empty()) {  // built from a git checkout
+        expected_promoter["gitCommit"] = HOIST_SOURCE_COMMIT;
+    }
+    const json expected_job = {{"name", "post-promo"}, {"type", "postsubmit"}, {"buildId", "42"}};
 
     std::string arguments = "cip --confirm --signing-key " + (*work / "hoist.key").string() +
                             " --builder-id " + std::string(promoter_builder) +
                             " --thin-manifest-dir " + promo.string() + " --report ";
     auto first_log = settled_log(*first).size();
     auto second_log = settled_log(*second).size();
-    auto run = hoist(arguments + (*work / "sign.json").string() + " --progress-interval 0.01");
+    auto run = hoist(arguments + (*work / "sign.json").string() + " --progress-interval 0.01",
+                     "JOB_NAME=post-promo JOB_TYPE=postsubmit BUILD_ID=42");
     ASSERT_EQ(run.status, 0) << run.out;
     // Progress lines, many a second here: Promote's edges, and the digests of Sign or
     // Attest (at least one of the two lasts longer than the interval), each with a bar.
@@ -726,6 +747,9 @@ TEST_F(CipSupply, SignsAndAttestsEveryPromotedDigestThenRerunsAsANoOp) {
             auto tags = image.tags;
             std::sort(tags.begin(), tags.end());
             EXPECT_EQ(predicate["tags"], json(tags));
+            EXPECT_EQ(predicate["manifest"], expected_manifest) << predicate.dump();
+            EXPECT_EQ(predicate["promoter"], expected_promoter) << predicate.dump();
+            EXPECT_EQ(predicate["job"], expected_job) << predicate.dump();
         }
     }
     EXPECT_EQ(signatures_seen, 8u);

@@ -12,6 +12,7 @@
 #include "net/task_tracker.hpp"
 #include "tools/hoist/key_files.hpp"
 #include "tools/hoist/progress.hpp"
+#include "tools/hoist/source_commit.hpp"
 
 #include <unistd.h>
 
@@ -663,6 +664,7 @@ std::string apply_supply_flags(const cip_options& o, engine::supply_options& sup
     supply.bundle_signatures = o.signature_format == "bundle";
     supply.parallel = static_cast<std::size_t>(o.max_signature_ops);
     supply.promoter_version = HOIST_VERSION;
+    supply.promoter_commit = HOIST_SOURCE_COMMIT;
     supply.builder_id =
         o.builder_id.empty() ? std::string("urn:hoist:promoter@") + HOIST_VERSION : o.builder_id;
     if (!o.verify_keys.empty()) {

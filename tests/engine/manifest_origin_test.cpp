@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// Where a manifest comes from, for the promotion predicate's `manifest` descriptor: remote
+// URLs rewritten as git+https, Prow's JOB_SPEC for clones without a remote, and real git
+// checkouts.
+#include "engine/manifest/manifest_origin.hpp"
+
+#include "engine/manifest/diff_digests.hpp"
+#include "tests/engine/git_work_tree.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace hoist::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ManifestOrigin, RemotesBecomeGitHttpsUris) {
+    const std::string k8s = "git+https://github.com/kubernetes/k8s.io";
+    EXPECT_EQ(git_https_uri("https://github.com/kubernetes/k8s.io"), k8s);
+    EXPECT_EQ(git_https_uri("https://github.com/kubernetes/k8s.io.git\n"), k8s);
+    EXPECT_EQ(git_https_uri("https://github.com/kubernetes/k8s.io/"), k8s);
+    EXPECT_EQ(git_https_uri("git@github.com:kubernetes/k8s.io.git"), k8s);
+    EXPECT_EQ(git_https_uri("ssh://git@github.com:22/kubernetes/k8s.io.git"), k8s);
+    EXPECT_EQ(git_https_uri("git+https://github.com/kubernetes/k8s.io"), k8s);
+    // A token in the remote never reaches a signed record.
+    EXPECT_EQ(git_https_uri("https://x-access-token:ghs_secret@github.com/kubernetes/k8s.io"), k8s);
+    // The port of an https remote is the web server's.
+    EXPECT_EQ(git_https_uri("https://git.example:8443/team/repo.git"),
+              "git+https://git.example:8443/team/repo");
+    EXPECT_EQ(git_https_uri("http://git.example/team/repo"), "git+http://git.example/team/repo");
+    // Nothing a reader could fetch.
+    EXPECT_EQ(git_https_uri("/srv/git/repo.git"), std::nullopt);
+    EXPECT_EQ(git_https_uri("../repo"), std::nullopt);
+    EXPECT_EQ(git_https_uri("./dir:with/colon"), std::nullopt);
+    EXPECT_EQ(git_https_uri("file:///srv/git/repo.git"), std::nullopt);
+    EXPECT_EQ(git_https_uri("https://github.com"), std::nullopt);
+    EXPECT_EQ(git_https_uri(""), std::nullopt);
+}
+
+TEST(ManifestOrigin, JobSpecNamesTheRepositoryClonedThere) {
+    const std::string spec = R"({"type":"postsubmit","job":"post-k8sio-image-promo",
+        "refs":{"org":"kubernetes","repo":"k8s.io","base_ref":"main"},
+        "extra_refs":[{"org":"kubernetes-sigs","repo":"promo-tools",
+                       "repo_link":"https://github.com/kubernetes-sigs/promo-tools"},
+                      {"org":"example","repo":"tools","path_alias":"example.dev/tools",
+                       "repo_link":"https://git.example/example/tools"}]})";
+    EXPECT_EQ(job_spec_repository(spec, "/home/prow/go/src/github.com/kubernetes/k8s.io"),
+              "git+https://github.com/kubernetes/k8s.io");
+    EXPECT_EQ(
+        job_spec_repository(spec, "/home/prow/go/src/github.com/kubernetes-sigs/promo-tools/"),
+        "git+https://github.com/kubernetes-sigs/promo-tools");
+    EXPECT_EQ(job_spec_repository(spec, "/home/prow/go/src/example.dev/tools"),
+              "git+https://git.example/example/tools");
+    // Another clone, or one whose directory only ends like a repository's name.
+    EXPECT_EQ(job_spec_repository(spec, "/workspace/other"), std::nullopt);
+    EXPECT_EQ(job_spec_repository(spec, "/src/github.com/kubernetes/xk8s.io"), std::nullopt);
+    EXPECT_EQ(job_spec_repository("not json", "/src/kubernetes/k8s.io"), std::nullopt);
+    EXPECT_EQ(job_spec_repository(R"({"refs":{"org":"kubernetes"}})", "/src/kubernetes/"),
+              std::nullopt);
+}
+
+class ManifestCheckout : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "hoist-origin-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        root = fs::canonical(pattern);
+        clone = root / "src" / "kubernetes" / "k8s.io";
+        fs::create_directories(clone / "registry.k8s.io" / "images" / "k8s-staging-foo");
+        images = clone / "registry.k8s.io" / "images" / "k8s-staging-foo" / "images.yaml";
+        std::ofstream(images) << "- name: foo\n  dmap: {}\n";
+    }
+    void TearDown() override { fs::remove_all(root); }
+
+    void git(const std::string& args) { test_git::git_in(clone.string(), args); }
+    std::string head() { return test_git::head_of(clone.string()); }
+
+    fs::path root;
+    fs::path clone;
+    fs::path images;
+};
+
+TEST_F(ManifestCheckout, OutsideAWorkTreeOnlyThePathAsGiven) {
+    std::string given = images.string();
+    auto origin = locate_manifest(given, "");
+    EXPECT_EQ(origin.name, given);
+    EXPECT_EQ(origin.uri, std::nullopt);
+    EXPECT_EQ(origin.git_commit, std::nullopt);
+}
+
+TEST_F(ManifestCheckout, InAWorkTreeThePathFromItsRootTheCommitAndTheOrigin) {
+    git("init -q");
+    git("remote add origin git@github.com:kubernetes/k8s.io.git");
+    git("add -A");
+    git("commit -q -m images");
+    // A path given through a symbolic link and with dot segments names the same file.
+    fs::create_directory_symlink(clone / "registry.k8s.io", root / "link");
+    auto origin = locate_manifest(
+        (root / "link" / "images" / "." / "k8s-staging-foo" / "images.yaml").string(),
+        R"({"refs":{"org":"other","repo":"k8s.io"}})");
+    EXPECT_EQ(origin.name, "registry.k8s.io/images/k8s-staging-foo/images.yaml");
+    EXPECT_EQ(origin.uri, "git+https://github.com/kubernetes/k8s.io");  // origin wins
+    EXPECT_EQ(origin.git_commit, head());
+    EXPECT_EQ(origin.git_commit->size(), 40u);
+}
+
+TEST_F(ManifestCheckout, AProwCloneWithoutARemoteTakesTheJobSpecRepository) {
+    git("init -q");
+    git("add -A");
+    git("commit -q -m images");
+    const std::string spec = R"({"refs":{"org":"kubernetes","repo":"k8s.io"}})";
+    auto origin = locate_manifest(images.string(), spec);
+    EXPECT_EQ(origin.name, "registry.k8s.io/images/k8s-staging-foo/images.yaml");
+    EXPECT_EQ(origin.uri, "git+https://github.com/kubernetes/k8s.io");
+    EXPECT_EQ(origin.git_commit, head());
+
+    auto outside_a_job = locate_manifest(images.string(), "");
+    EXPECT_EQ(outside_a_job.uri, std::nullopt);
+    EXPECT_EQ(outside_a_job.git_commit, head());
+}
+
+TEST_F(ManifestCheckout, AWorkTreeWithoutCommitsHasNoCommit) {
+    git("init -q");
+    auto origin = locate_manifest(images.string(), "");
+    EXPECT_EQ(origin.name, "registry.k8s.io/images/k8s-staging-foo/images.yaml");
+    EXPECT_EQ(origin.git_commit, std::nullopt);
+}
+
+}  // namespace
+}  // namespace hoist::engine
