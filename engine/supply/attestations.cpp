@@ -28,6 +28,16 @@ bool is_bundle_media_type(std::string_view media_type) {
     return media_type.starts_with("application/vnd.dev.sigstore.bundle");
 }
 
+/// Why `bytes` could not be read as a `what`, in words for a report.
+std::string unreadable_because(std::string_view what, const std::string& bytes,
+                               const boost::system::error_code& error) {
+    std::string because(what);
+    if (!nlohmann::json::accept(bytes)) {
+        return because + " is not JSON";
+    }
+    return because + " unreadable (" + error.message() + ")";
+}
+
 }  // namespace
 
 std::string utc_timestamp_now() {
@@ -116,11 +126,16 @@ asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations
         if (!manifest) {
             co_return manifest.error();
         }
+        std::string where = "referrer " + referrer.digest;
+        std::string type = hint != referrer.annotations.end() ? hint->second : std::string();
         auto parsed = reg::parse_manifest(manifest->body, manifest->media_type);
         if (!parsed) {
-            continue;  // a referrer we cannot read is not ours to judge
+            found.push_back({std::move(where),
+                             {},
+                             std::move(type),
+                             "manifest unreadable (" + parsed.error().message() + ")"});
+            continue;
         }
-        std::string type;
         if (auto it = parsed->annotations.find(annotation); it != parsed->annotations.end()) {
             type = it->second;
         }
@@ -137,13 +152,17 @@ asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations
         }
         auto bundle = crypto::parse_bundle(*bytes);
         if (!bundle) {
+            found.push_back({std::move(where),
+                             {},
+                             std::move(type),
+                             unreadable_because("bundle", *bytes, bundle.error())});
             continue;
         }
         auto* envelope = std::get_if<crypto::dsse_envelope>(&bundle->content);
         if (envelope == nullptr) {
             continue;
         }
-        found.push_back({"referrer " + referrer.digest, std::move(*envelope), type});
+        found.push_back({std::move(where), std::move(*envelope), std::move(type), {}});
     }
     co_return found;
 }
@@ -173,16 +192,20 @@ asio::awaitable<net::result<std::vector<found_attestation>>> find_legacy_attesta
         if (!bytes) {
             co_return bytes.error();
         }
-        auto envelope = crypto::parse_dsse_envelope(*bytes);
-        if (!envelope) {
-            continue;
-        }
         std::string hint;
         if (auto it = layer.annotations.find("predicateType"); it != layer.annotations.end()) {
             hint = it->second;
         }
-        found.push_back({repo.to_string() + ":" + tag + " layer " + std::to_string(i + 1),
-                         std::move(*envelope), hint});
+        std::string where = repo.to_string() + ":" + tag + " layer " + std::to_string(i + 1);
+        auto envelope = crypto::parse_dsse_envelope(*bytes);
+        if (!envelope) {
+            found.push_back({std::move(where),
+                             {},
+                             std::move(hint),
+                             unreadable_because("DSSE envelope", *bytes, envelope.error())});
+            continue;
+        }
+        found.push_back({std::move(where), std::move(*envelope), std::move(hint), {}});
     }
     co_return found;
 }
@@ -204,6 +227,9 @@ asio::awaitable<net::result<crypto::dsse_envelope>> sign_intoto_statement(
 checked_statement check_attestation(const found_attestation& attestation,
                                     const std::vector<crypto::ec_public_key>& keys,
                                     const std::string& digest, const std::string& predicate_type) {
+    if (!attestation.unreadable.empty()) {
+        return {std::nullopt, attestation.where + ": " + attestation.unreadable};
+    }
     const auto& envelope = attestation.envelope;
     bool verified = std::any_of(keys.begin(), keys.end(), [&](const crypto::ec_public_key& key) {
         return crypto::verify_dsse(envelope, key);
@@ -250,7 +276,8 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
     }
     const auto& key = signer.public_key();
     bool present = std::any_of(found->begin(), found->end(), [&](const found_attestation& a) {
-        return (rule == duplicate_rule::same_predicate_type || a.envelope.payload == statement) &&
+        return a.unreadable.empty() &&
+               (rule == duplicate_rule::same_predicate_type || a.envelope.payload == statement) &&
                crypto::verify_dsse(a.envelope, key);
     });
     if (present) {

@@ -51,6 +51,9 @@ struct found_attestation {
     std::string where;  ///< "referrer sha256:…" or "<repo>:sha256-….att layer 2"
     crypto::dsse_envelope envelope;
     std::string predicate_type_hint;  ///< from annotations; the statement is the truth
+    /// Set when it holds no envelope that can be read (then `envelope` is empty): why.
+    /// Kept, so that a check can say what it could not read instead of seeing nothing.
+    std::string unreadable;
 };
 
 struct checked_statement {
@@ -66,7 +69,9 @@ checked_statement check_attestation(const found_attestation& attestation,
 
 /// The bundle referrers of `digest` whose predicateType annotation is `predicate_type`
 /// (every bundle referrer when it is empty). Referrers listed without annotations (a
-/// fallback index written by go-containerregistry) are fetched to read them.
+/// fallback index written by go-containerregistry) are fetched to read them. A referrer
+/// whose manifest or bundle cannot be parsed is returned as unreadable; one that parses
+/// but is not a DSSE bundle (another artifact, a message signature) is left out.
 asio::awaitable<net::result<std::vector<found_attestation>>> find_bundle_attestations(
     net::registry::registry_client& client, const net::registry::repository_ref& repo,
     const std::string& digest, const std::string& predicate_type, net::deadline until);
@@ -77,7 +82,8 @@ asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations
     const std::vector<net::registry::descriptor>& referrers, const std::string& predicate_type,
     net::deadline until);
 
-/// The DSSE layers of the legacy `<repo>:sha256-<hex>.att` image; empty when absent.
+/// The DSSE layers of the legacy `<repo>:sha256-<hex>.att` image (empty when absent),
+/// those that are not a DSSE envelope as unreadable.
 asio::awaitable<net::result<std::vector<found_attestation>>> find_legacy_attestations(
     net::registry::registry_client& client, const net::registry::repository_ref& repo,
     const std::string& digest, net::deadline until);

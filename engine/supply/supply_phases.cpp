@@ -151,6 +151,15 @@ asio::awaitable<image_verdict> check_provenance(promotion_run& run, const source
     std::vector<std::string> problems;
     std::size_t foreign = 0;
     for (const auto& attestation : found) {
+        if (!attestation.unreadable.empty()) {
+            // Unless it says it is something else, it may be the provenance: a check that
+            // cannot read it cannot pass the image.
+            const auto& hint = attestation.predicate_type_hint;
+            if (hint.empty() || crypto::is_slsa_provenance(hint)) {
+                problems.push_back(attestation.where + ": " + attestation.unreadable);
+            }
+            continue;
+        }
         const auto& envelope = attestation.envelope;
         if (envelope.payload_type != crypto::intoto_payload_type) {
             continue;
@@ -206,7 +215,8 @@ asio::awaitable<image_verdict> check_provenance(promotion_run& run, const source
     }
     std::string none = "no SLSA provenance that verifies with --verify-key";
     if (foreign != 0) {
-        none += " (" + count_text(foreign, "attestations by other keys ignored") + ")";
+        none += " (" + count_text(foreign, "attestations whose signature does not verify ignored") +
+                ")";
     }
     verdict.passed = mode != check_mode::required;
     verdict.detail = mode == check_mode::required ? none + "; required" : none + "; if present";

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -354,6 +355,12 @@ protected:
                                   const crypto::ec_public_key& key) {
         auto bundle = crypto::dsse_bundle_json(envelope, key);
         ASSERT_TRUE(bundle.has_value());
+        attach_provenance_bundle(repository, digest, *bundle);
+    }
+
+    /// Attaches the text `bundle`, well-formed or not, as a provenance bundle referrer.
+    static void attach_provenance_bundle(const std::string& repository, const std::string& digest,
+                                         const std::string& bundle) {
         bool ok = with_client<bool>([&](reg::registry_client& client) -> asio::awaitable<bool> {
             auto repo = reg::parse_repository_ref(repository);
             auto head = co_await client.head_manifest(*repo, digest, soon());
@@ -363,7 +370,7 @@ protected:
             }
             engine::attestation_subject subject{digest, (*head)->media_type, (*head)->size};
             auto attached = co_await engine::attach_bundle(
-                client, *repo, subject, *bundle, std::string(crypto::slsa_provenance_v1), true,
+                client, *repo, subject, bundle, std::string(crypto::slsa_provenance_v1), true,
                 engine::utc_timestamp_now(), soon());
             if (!attached) {
                 ADD_FAILURE() << "attach to " << repository << ": " << attached.error().message();
@@ -378,7 +385,12 @@ protected:
     /// `sha256-<hex>.att` with one DSSE layer annotated with its predicate type.
     static void push_legacy_attestation(const std::string& repository, const std::string& digest,
                                         const crypto::dsse_envelope& envelope) {
-        std::string layer = crypto::to_json(envelope);
+        push_legacy_attestation_layer(repository, digest, crypto::to_json(envelope));
+    }
+
+    /// The same with the text `layer`, well-formed or not, as the DSSE layer.
+    static void push_legacy_attestation_layer(const std::string& repository,
+                                              const std::string& digest, const std::string& layer) {
         std::string layer_digest = crypto::digest_of(layer);
         std::string config =
             json{{"architecture", ""},
@@ -401,7 +413,7 @@ protected:
                             {{"predicateType", std::string(crypto::slsa_provenance_v1)}}}}})}};
         bool ok = with_client<bool>([&](reg::registry_client& client) -> asio::awaitable<bool> {
             auto repo = reg::parse_repository_ref(repository);
-            for (const auto* blob : {&layer, &config}) {
+            for (const std::string* blob : {&layer, static_cast<const std::string*>(&config)}) {
                 reg::memory_blob_source bytes(*blob);
                 auto pushed = co_await client.push_blob(*repo, crypto::digest_of(*blob),
                                                         static_cast<std::int64_t>(blob->size()),
@@ -1323,6 +1335,89 @@ TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {
         EXPECT_EQ(promoted.has_value(), expected[i].passes) << staging[i].repository;
         if (promoted) {
             EXPECT_EQ(promoted->digest, staging[i].digest);
+        }
+    }
+}
+
+TEST_F(CipSupply, MalformedProvenanceBlocksItsImageAndSaysWhy) {
+    auto staging = push_staging("staging-bad-provenance", 5, 0, 19);
+    ASSERT_EQ(staging.size(), 5u);
+    std::string source_path = source->host_port() + "/staging-bad-provenance";
+    auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
+    const auto& key = *trusted_key;
+    auto good = [&](std::size_t i) {
+        return signed_provenance(staged(i), staging[i].digest, allowed_builder, key);
+    };
+    // img-000: a legacy `.att` layer that is not JSON; img-001: one whose DSSE payload is
+    // not base64; img-002: a referrer bundle that is not JSON; img-003: a referrer bundle
+    // whose statement was changed after signing; img-004: good provenance.
+    push_legacy_attestation_layer(staged(0), staging[0].digest, "{\"payloadType\": ");
+    push_legacy_attestation_layer(
+        staged(1), staging[1].digest,
+        R"({"payloadType":"application/vnd.in-toto+json","payload":"*not base64*",)"
+        R"("signatures":[{"keyid":"","sig":"MEUCIQ=="}]})");
+    attach_provenance_bundle(staged(2), staging[2].digest, "{\"mediaType\": [");
+    auto tampered = good(3);
+    ASSERT_FALSE(tampered.payload.empty());
+    tampered.payload[tampered.payload.size() / 2] ^= 1;
+    attach_provenance(staged(3), staging[3].digest, tampered, key.public_key());
+    attach_provenance(staged(4), staging[4].digest, good(4), key.public_key());
+
+    std::string destination = first->host_port() + "/bad-provenance";
+    fs::path promo = *work / "bad-provenance";
+    write_promotion(promo, source_path, {destination}, under_their_tags(staging));
+    // Each mode runs over the same images: `required` (a dry run) and kpromo's default,
+    // `if-present`, under which what cannot be read blocks all the same, while an
+    // attestation whose signature fails is someone else's and is ignored.
+    struct mode_run {
+        std::string mode;
+        bool confirm;
+        std::array<std::string_view, 5> reasons;
+        std::array<bool, 5> passes;
+    };
+    const mode_run runs[] = {
+        {"required",
+         false,
+         {"layer 1: DSSE envelope is not JSON", "layer 1: DSSE envelope unreadable",
+          "bundle is not JSON",
+          "(1 attestations whose signature does not verify ignored); required",
+          "verified (referrer"},
+         {false, false, false, false, true}},
+        {"if-present",
+         true,
+         {"layer 1: DSSE envelope is not JSON", "layer 1: DSSE envelope unreadable",
+          "bundle is not JSON",
+          "(1 attestations whose signature does not verify ignored); if present",
+          "verified (referrer"},
+         {false, false, false, true, true}}};
+    for (const auto& mode : runs) {
+        SCOPED_TRACE(mode.mode);
+        fs::path report_file = *work / ("bad-provenance-" + mode.mode + ".json");
+        auto run = hoist(std::string("cip ") + (mode.confirm ? "--confirm " : "") +
+                         "--validate=off --provenance=" + mode.mode + " --verify-key " +
+                         (*work / "trusted.pub").string() + " --thin-manifest-dir " +
+                         promo.string() + " --report " + report_file.string());
+        EXPECT_EQ(run.status, 1) << run.out;
+        auto report = read_report(report_file);
+        ASSERT_TRUE(report.is_object());
+        std::map<std::string, json> verdicts;
+        for (const auto& verdict : report["supply"]["verdicts"]) {
+            verdicts[verdict["image"].get<std::string>()] = verdict;
+        }
+        ASSERT_EQ(verdicts.size(), 5u) << report["supply"].dump();
+        for (std::size_t i = 0; i < staging.size(); ++i) {
+            std::string image = staged(i) + "@" + staging[i].digest;
+            const auto& verdict = verdicts[image];
+            EXPECT_EQ(verdict.value("result", ""), mode.passes[i] ? "passed" : "blocked")
+                << verdict.dump();
+            EXPECT_NE(verdict.value("detail", "").find(mode.reasons[i]), std::string::npos)
+                << i << ": " << verdict.dump();
+            EXPECT_EQ(run.out.find("provenance: blocked " + image) != std::string::npos,
+                      !mode.passes[i])
+                << run.out;
+            auto promoted = manifest_at(destination + "/" + staging[i].repository, staging[i].tag);
+            EXPECT_EQ(promoted.has_value(), mode.confirm && mode.passes[i])
+                << staging[i].repository;
         }
     }
 }
