@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 
 namespace hoist {
 namespace {
@@ -251,6 +252,37 @@ TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
                   testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
                                           "staging-big/" + name));
     }
+}
+
+// On a terminal the progress is one bar redrawn in place (carriage return, erase line),
+// never a line per update, and it is erased before the summary.
+TEST_F(CipPromote, OnATerminalProgressIsOneBarRedrawnInPlace) {
+    testkit::write_thin_manifests(*work / "tty", "staging", source->host_port() + "/staging",
+                                  {first->host_port() + "/tty"}, *images);
+    std::string command = std::string(HOIST_BINARY) + " --ca-file " + source->ca_file().string() +
+                          " --ca-file " + first->ca_file().string() +
+                          " cip --confirm --sign=false --progress-interval 0.01 "
+                          "--thin-manifest-dir " +
+                          (*work / "tty").string();
+    // script(1) gives hoist a pseudo-terminal as its output and copies what it wrote.
+    run_result run;
+    run.out = run_process("script -qefc '" + command + "' /dev/null </dev/null 2>&1", &run.status);
+    ASSERT_EQ(run.status, 0) << run.out;
+    const std::string redraw = "\r\x1b[K[promote] [";
+    std::size_t redraws = 0;
+    for (auto at = run.out.find(redraw); at != std::string::npos;
+         at = run.out.find(redraw, at + 1)) {
+        ++redraws;
+    }
+    EXPECT_GE(redraws, 2u) << run.out;
+    EXPECT_FALSE(
+        std::regex_search(run.out, std::regex(R"(\[promote\] \[[#.]{24}\][^\r\n\x1b]*\n)")))
+        << "a progress line ended in a newline:\n"
+        << run.out;
+    // The last bar is erased, then the summary follows on a clean line.
+    auto summary = run.out.find("[promote] done");
+    ASSERT_NE(summary, std::string::npos) << run.out;
+    EXPECT_LT(run.out.rfind(redraw, summary), run.out.rfind("\r\x1b[K", summary)) << run.out;
 }
 
 // The report's accounting per phase and host is what the registries saw: every PUT and

@@ -797,7 +797,8 @@ CLI::App* add_cip_command(CLI::App& app, cip_options& o) {
     cip->add_option("--metrics", o.metrics, "Write the run's metrics (Prometheus text) to FILE")
         ->type_name("FILE");
     cip->add_option("--progress-interval", o.progress_interval,
-                    "Seconds between progress lines when the output is not a terminal")
+                    "Seconds between progress lines when the output is not a terminal (and "
+                    "between redraws of a terminal's bar, when under 0.25)")
         ->capture_default_str();
     cip->add_option("--budget", o.budgets,
                     "[PHASE:]key=value[,key=value] with keys inflight, host-inflight, rate "

@@ -38,7 +38,9 @@ void progress_display::set_phase(std::string name) {
 }
 
 asio::awaitable<void> progress_display::run() {
-    auto interval = terminal_ ? std::chrono::milliseconds(250) : line_interval_;
+    // A terminal's bar is cheap to redraw: at least 4 times a second, more often if asked.
+    auto interval =
+        terminal_ ? std::min(std::chrono::milliseconds(250), line_interval_) : line_interval_;
     while (!stopped_) {
         co_await wake_.wait(net::deadline::from_now(interval));
         if (stopped_) {

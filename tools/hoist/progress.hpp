@@ -41,7 +41,8 @@ private:
     const engine::promote_progress* promote_;
     const engine::work_progress* work_;
     bool terminal_;
-    std::chrono::milliseconds line_interval_;  ///< between lines when not on a terminal
+    /// Between lines when not on a terminal; between redraws on one, when under 250 ms.
+    std::chrono::milliseconds line_interval_;
     bool stopped_ = false;
     bool drawn_ = false;
     std::string phase_;
