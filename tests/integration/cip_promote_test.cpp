@@ -91,6 +91,31 @@ protected:
         return r;
     }
 
+    /// Pushes `blobs`, then `manifest` as `repository:tag`, to the source registry.
+    static net::result<std::string> push_to_source(const std::string& repository,
+                                                   const std::string& tag,
+                                                   std::vector<std::string> blobs,
+                                                   const std::string& manifest,
+                                                   const std::string& media_type) {
+        testsupport::client_setup setup;
+        setup.ca_files = {source->ca_file().string()};
+        return testsupport::run_client<net::result<std::string>>(
+            setup, [&](reg::registry_client& client) -> asio::awaitable<net::result<std::string>> {
+                reg::repository_ref repo{source->host_port(), repository};
+                auto until = net::deadline::from_now(std::chrono::seconds(60));
+                for (const auto& blob : blobs) {
+                    reg::memory_blob_source bytes(blob);
+                    auto put = co_await client.push_blob(repo, crypto::digest_of(blob),
+                                                         static_cast<std::int64_t>(blob.size()),
+                                                         bytes, until);
+                    if (!put) {
+                        co_return put.error();
+                    }
+                }
+                co_return co_await client.put_manifest(repo, tag, manifest, media_type, until);
+            });
+    }
+
     static nlohmann::json read_report(const fs::path& path) {
         std::ifstream in(path);
         return nlohmann::json::parse(in);
@@ -251,6 +276,69 @@ TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
         EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), ca, "big/" + name),
                   testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
                                           "staging-big/" + name));
+    }
+}
+
+// A foreign (non-distributable) layer lives at its URLs, not in the registry: the source
+// holds no blob for it and the destination wants none. It is neither read nor pushed, and
+// the manifest goes across byte for byte, as registries and skopeo leave such layers.
+TEST_F(CipPromote, ForeignLayersAreNeitherReadNorPushed) {
+    std::string config =
+        R"({"architecture":"amd64","os":"windows","rootfs":{"type":"layers","diff_ids":[)"
+        R"("sha256:1111111111111111111111111111111111111111111111111111111111111111",)"
+        R"("sha256:2222222222222222222222222222222222222222222222222222222222222222"]}})";
+    std::string layer = "an ordinary layer, pushed with the image";
+    const std::string foreign_digest =
+        "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+    nlohmann::ordered_json manifest = {
+        {"schemaVersion", 2},
+        {"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
+        {"config",
+         {{"mediaType", "application/vnd.docker.container.image.v1+json"},
+          {"size", config.size()},
+          {"digest", crypto::digest_of(config)}}},
+        {"layers",
+         {{{"mediaType", "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"},
+           {"size", 104857600},
+           {"digest", foreign_digest},
+           {"urls", {"https://foreign.example/layers/base.tar.gz"}}},
+          {{"mediaType", "application/vnd.docker.image.rootfs.diff.tar.gzip"},
+           {"size", layer.size()},
+           {"digest", crypto::digest_of(layer)}}}}};
+    std::string body = manifest.dump();
+    auto pushed = push_to_source("staging-foreign/win", "ltsc", {config, layer}, body,
+                                 "application/vnd.docker.distribution.manifest.v2+json");
+    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    testkit::write_thin_manifests(
+        *work / "foreign", "staging-foreign", source->host_port() + "/staging-foreign",
+        {first->host_port() + "/foreign-prod"}, {{"win", "ltsc", crypto::digest_of(body)}});
+    auto source_before = testsupport::settled_log(*source).size();
+    auto first_before = testsupport::settled_log(*first).size();
+    auto report_path = *work / "foreign.json";
+    auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                     (*work / "foreign").string() + " --report " + report_path.string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(report_path);
+    EXPECT_EQ(report["promote"]["edges_promoted"], 1) << report["promote"].dump();
+    EXPECT_EQ(report["promote"]["blobs_uploaded"], 2) << report["promote"].dump();
+    EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), first->ca_file().string(),
+                                      "foreign-prod/win:ltsc"),
+              body);
+    // `hoist copy` leaves it alone too.
+    auto copy = hoist("copy " + source->host_port() + "/staging-foreign/win:ltsc " +
+                      second->host_port() + "/foreign-copy/win:ltsc");
+    ASSERT_EQ(copy.status, 0) << copy.out;
+    EXPECT_EQ(testsupport::skopeo_raw(second->host_port(), second->ca_file().string(),
+                                      "foreign-copy/win:ltsc"),
+              body);
+    std::string foreign_hex = foreign_digest.substr(7);
+    for (auto [instance, before] :
+         {std::pair{source, source_before}, std::pair{first, first_before},
+          std::pair{second, std::size_t{0}}}) {
+        auto log = testsupport::settled_log(*instance);
+        for (std::size_t i = before; i < log.size(); ++i) {
+            EXPECT_EQ(log[i].find(foreign_hex), std::string::npos) << log[i];
+        }
     }
 }
 
@@ -462,24 +550,8 @@ TEST_F(CipPromote, ArtifactsWithANonImageConfigArePromotedAsTheyAre) {
                                           {"digest", crypto::digest_of(data)},
                                           {"size", data.size()}}}}};
     std::string body = manifest.dump();
-    testsupport::client_setup setup;
-    setup.ca_files = {source->ca_file().string()};
-    auto pushed = testsupport::run_client<net::result<std::string>>(
-        setup, [&](reg::registry_client& client) -> asio::awaitable<net::result<std::string>> {
-            reg::repository_ref repo{source->host_port(), "staging-artifacts/art"};
-            auto until = net::deadline::from_now(std::chrono::seconds(60));
-            for (const auto* blob : {&config, &data}) {
-                reg::memory_blob_source bytes(*blob);
-                auto put = co_await client.push_blob(repo, crypto::digest_of(*blob),
-                                                     static_cast<std::int64_t>(blob->size()), bytes,
-                                                     until);
-                if (!put) {
-                    co_return put.error();
-                }
-            }
-            co_return co_await client.put_manifest(
-                repo, "a1", body, "application/vnd.oci.image.manifest.v1+json", until);
-        });
+    auto pushed = push_to_source("staging-artifacts/art", "a1", {config, data}, body,
+                                 "application/vnd.oci.image.manifest.v1+json");
     ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
     testkit::write_thin_manifests(
         *work / "artifacts", "staging-artifacts", source->host_port() + "/staging-artifacts",

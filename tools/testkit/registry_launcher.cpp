@@ -392,6 +392,9 @@ std::string registry_instance::state::config(const registry_options& options,
         yaml += "    key: " + yaml_string(key_file().string()) + "\n";
     }
     yaml += "health:\n  storagedriver:\n    enabled: false\n";
+    // Manifests naming foreign (non-distributable) layers by URL are refused unless allowed;
+    // registries that serve Windows images allow them, and tests promote such images.
+    yaml += "validation:\n  manifests:\n    urls:\n      allow:\n        - \"^https?://\"\n";
     if (mode == kind::basic_auth) {
         yaml += "auth:\n  htpasswd:\n";
         yaml += "    realm: \"hoist-test-registry\"\n";
