@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
     app.add_option("--methods", options.methods, "fault only these methods (e.g. PUT,POST)")
         ->delimiter(',');
     app.add_option("--max-faults", options.max_faults, "faults in all, then forward faithfully");
+    app.add_flag("--referrers-api", options.referrers_api,
+                 "serve the OCI referrers API for manifests pushed through the proxy");
     app.add_option("--max-consecutive", options.max_consecutive,
                    "faults in a row for the same request")
         ->check(CLI::NonNegativeNumber)

@@ -22,6 +22,7 @@
 #include "tests/support/sigstore_js.hpp"
 #include "tests/support/test_registries.hpp"
 #include "tools/hoist/source_commit.hpp"
+#include "tools/testkit/fault_proxy.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/staging_set.hpp"
 
@@ -1441,6 +1442,82 @@ TEST_F(CipSupply, PolicyThatRequiresProvenanceNeedsAVerifyKey) {
     EXPECT_FALSE(manifest_at(destination + "/" + staging[0].repository, staging[0].tag).has_value())
         << "promoted although the policy requires provenance:\n"
         << run.out;
+}
+
+// A registry with the OCI 1.1 referrers API (Artifact Registry, Harbor, zot) indexes a
+// referrer from its manifest alone: Sign and Attest write no `sha256-<hex>` tag there, and
+// find what is in place through the API, so a rerun writes nothing. Debian packages no
+// registry with the API: the fault proxy serves it, without faults, in front of one.
+TEST_F(CipSupply, WhereTheReferrersApiExistsNoReferrersTagIsWritten) {
+    auto staging = push_staging("staging-refapi", 2, 2, 23);  // img-000 is an index
+    ASSERT_EQ(staging.size(), 2u);
+    testkit::fault_options options;
+    options.referrers_api = true;
+    auto started =
+        testkit::fault_proxy::start(first->host_port(), first->ca_file().string(), options);
+    ASSERT_TRUE(started.has_value()) << started.error().message();
+    auto& proxy = **started;
+    std::string source_path = source->host_port() + "/staging-refapi";
+    auto images = under_their_tags(staging);
+    fs::path promo = *work / "refapi";
+    write_promotion(promo, source_path, {proxy.host_port() + "/refapi"}, images);
+    std::string arguments = "--insecure-registry " + proxy.host_port() +
+                            " cip --confirm --signature-format=bundle --signing-key " +
+                            (*work / "hoist.key").string() + " --thin-manifest-dir " +
+                            promo.string() + " --report ";
+    auto run = hoist(arguments + (*work / "refapi.json").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "refapi.json");
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 4) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 2) << report["supply"].dump();
+
+    testsupport::client_setup through_proxy;
+    through_proxy.insecure_registries = {proxy.host_port()};
+    for (const auto& image : images) {
+        std::string upstream_repository = first->host_port() + "/refapi/" + image.repository;
+        auto tags = with_client<std::vector<std::string>>(
+            [&](reg::registry_client& client) -> asio::awaitable<std::vector<std::string>> {
+                auto listed = co_await client.list_tags(
+                    *reg::parse_repository_ref(upstream_repository), soon());
+                EXPECT_TRUE(listed.has_value()) << listed.error().message();
+                co_return listed ? listed->tags : std::vector<std::string>{};
+            });
+        EXPECT_EQ(tags, image.tags) << "only the promoted tags, no referrers tag";
+        for (const auto& digest : signed_digests(upstream_repository, image.digest)) {
+            auto listed = testsupport::run_client<net::result<std::vector<reg::descriptor>>>(
+                through_proxy, [&](reg::registry_client& client) {
+                    return client.referrers(*reg::parse_repository_ref(
+                                                proxy.host_port() + "/refapi/" + image.repository),
+                                            digest, "", soon());
+                });
+            ASSERT_TRUE(listed.has_value()) << listed.error().message();
+            std::multiset<std::string> types;
+            for (const auto& entry : *listed) {
+                auto type = entry.annotations.find(std::string(predicate_type_annotation));
+                types.insert(type == entry.annotations.end() ? "" : type->second);
+            }
+            std::multiset<std::string> expected{std::string(cosign_sign_type)};
+            if (digest == image.digest) {
+                expected.insert(std::string(promotion_type));
+            }
+            EXPECT_EQ(types, expected) << digest;
+        }
+    }
+
+    // hoist's own readers find both through the API.
+    std::string top =
+        proxy.host_port() + "/refapi/" + images[0].repository + "@" + images[0].digest;
+    std::string key = " --key " + (*work / "hoist.pub").string();
+    auto verified = hoist("--insecure-registry " + proxy.host_port() + " verify " + top + key);
+    EXPECT_EQ(verified.status, 0) << verified.out;
+    auto attested = hoist("--insecure-registry " + proxy.host_port() + " verify-attestation " +
+                          top + key + " --type " + std::string(promotion_type));
+    EXPECT_EQ(attested.status, 0) << attested.out;
+
+    auto writes = writes_to(*first);
+    auto rerun = hoist(arguments + (*work / "refapi-rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out;
+    EXPECT_EQ(writes_to(*first), writes) << rerun.out;
 }
 
 TEST_F(CipSupply, BundleSignaturesWithAnEncryptedKey) {

@@ -3,6 +3,8 @@
 // out to the registry, and a seeded generator that decides which requests go wrong.
 #include "tools/testkit/fault_proxy.hpp"
 
+#include "tools/testkit/referrers_api.hpp"
+
 #include "net/asio.hpp"
 #include "net/deadline.hpp"
 #include "net/http_client.hpp"
@@ -288,6 +290,7 @@ struct fault_proxy::impl {
     std::deque<std::string> log;      // guarded by log_mutex
     std::deque<std::string> traffic;  // guarded by log_mutex
     std::size_t accepted = 0;         // the io thread's alone
+    referrers_api referrers;          // used when options.referrers_api
 
     // The io thread's alone.
     generator random;
@@ -495,12 +498,22 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req) 
         case fault_kind::none:
             break;
     }
+    if (options.referrers_api) {
+        if (auto listing = referrers.answer(method, target)) {
+            bool written = co_await write(s, render(*listing, head_request, !keep_alive));
+            co_return written&& keep_alive;
+        }
+    }
     auto response = co_await forward(req);
     net::http_response answer;
     if (response) {
         answer = std::move(*response);
         if (answer.status >= 400) {
             upstream_refusals.fetch_add(1);
+        }
+        if (options.referrers_api) {
+            referrers.note_put(method, target, req->body(), (*req)[http::field::content_type],
+                               answer);
         }
     } else {
         upstream_errors.fetch_add(1);

@@ -54,6 +54,9 @@ struct fault_options {
     std::size_t max_body = 64u << 20;
     /// Bound on one forwarded request, from sending it upstream to its whole response.
     std::chrono::milliseconds upstream_timeout = std::chrono::seconds(60);
+    /// Serves the OCI 1.1 referrers API in front of an upstream without it (see
+    /// referrers_api.hpp).
+    bool referrers_api = false;
 };
 
 /// What the proxy did so far.
