@@ -125,34 +125,68 @@ std::optional<std::string> job_spec_repository(std::string_view job_spec,
     return std::nullopt;
 }
 
-manifest_origin locate_manifest(const std::string& file, std::string_view job_spec) {
+manifest_locator::manifest_locator(std::string job_spec) : job_spec_(std::move(job_spec)) {}
+
+const manifest_locator::work_tree* manifest_locator::known_tree_of(const fs::path& path) const {
+    for (const auto& tree : trees_) {
+        fs::path relative = path.lexically_relative(tree.root);
+        if (relative.empty() || *relative.begin() == "..") {
+            continue;
+        }
+        // A repository between the file and this root (a submodule, a clone inside the
+        // checkout) is the file's own.
+        std::error_code ignored;
+        for (fs::path directory = path.parent_path(); directory != tree.root;
+             directory = directory.parent_path()) {
+            if (fs::exists(directory / ".git", ignored)) {
+                return nullptr;
+            }
+        }
+        return &tree;
+    }
+    return nullptr;
+}
+
+manifest_origin manifest_locator::locate(const std::string& file) {
     manifest_origin origin{file, std::nullopt, std::nullopt};
     std::error_code failed;
     fs::path path = fs::weakly_canonical(fs::absolute(file, failed), failed);
     if (failed) {
         return origin;
     }
-    auto top = git_toplevel(path.parent_path().string());
-    if (!top) {
-        return origin;
+    const work_tree* tree = known_tree_of(path);
+    if (tree == nullptr) {
+        auto top = git_toplevel(path.parent_path().string());
+        if (!top) {
+            return origin;
+        }
+        work_tree found{fs::path(*top), std::nullopt, std::nullopt};
+        if (auto head = run_git(*top, {"rev-parse", "--verify", "--quiet", "HEAD"})) {
+            if (auto commit = trimmed(*head); !commit.empty()) {
+                found.git_commit = std::string(commit);
+            }
+        }
+        if (auto remote = run_git(*top, {"remote", "get-url", "origin"})) {
+            found.uri = git_https_uri(*remote);
+        }
+        if (!found.uri && !job_spec_.empty()) {
+            found.uri = job_spec_repository(job_spec_, *top);
+        }
+        trees_.push_back(std::move(found));
+        tree = &trees_.back();
     }
-    fs::path relative = path.lexically_relative(*top);
+    fs::path relative = path.lexically_relative(tree->root);
     if (relative.empty() || *relative.begin() == "..") {
         return origin;
     }
     origin.name = relative.generic_string();
-    if (auto head = run_git(*top, {"rev-parse", "--verify", "--quiet", "HEAD"})) {
-        if (auto commit = trimmed(*head); !commit.empty()) {
-            origin.git_commit = std::string(commit);
-        }
-    }
-    if (auto remote = run_git(*top, {"remote", "get-url", "origin"})) {
-        origin.uri = git_https_uri(*remote);
-    }
-    if (!origin.uri && !job_spec.empty()) {
-        origin.uri = job_spec_repository(job_spec, *top);
-    }
+    origin.uri = tree->uri;
+    origin.git_commit = tree->git_commit;
     return origin;
+}
+
+manifest_origin locate_manifest(const std::string& file, std::string_view job_spec) {
+    return manifest_locator(std::string(job_spec)).locate(file);
 }
 
 }  // namespace hoist::engine

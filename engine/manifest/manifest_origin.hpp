@@ -5,9 +5,11 @@
 /// that asked for the promotion.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hoist::engine {
 
@@ -18,10 +20,32 @@ struct manifest_origin {
     std::optional<std::string> git_commit;  ///< the commit checked out (HEAD)
 };
 
-/// Asks git about the checkout holding `file`. The URL is the `origin` remote's; a Prow
-/// job clones without remotes, so there it is the repository of `job_spec` (Prow's
-/// JOB_SPEC JSON, empty when not in a job) whose clone is this work tree. Not in a work
-/// tree, or without git: only the name.
+/// Asks git about the checkouts holding manifests, once per work tree: the k8s.io set
+/// has 75 manifests in one checkout.
+class manifest_locator {
+public:
+    /// `job_spec`: Prow's JOB_SPEC JSON, empty when not in a job.
+    explicit manifest_locator(std::string job_spec);
+
+    /// Where `file` is. The URL is the `origin` remote's; a Prow job clones without
+    /// remotes, so there it is the repository of the job spec whose clone is this work
+    /// tree. Not in a work tree, or without git: only the name.
+    manifest_origin locate(const std::string& file);
+
+private:
+    struct work_tree {
+        std::filesystem::path root;
+        std::optional<std::string> uri;
+        std::optional<std::string> git_commit;
+    };
+    /// The known work tree holding `path`, unless another repository nested in it does.
+    const work_tree* known_tree_of(const std::filesystem::path& path) const;
+
+    std::string job_spec_;
+    std::vector<work_tree> trees_;
+};
+
+/// One file, with a locator of its own.
 manifest_origin locate_manifest(const std::string& file, std::string_view job_spec);
 
 /// A remote URL as a `git+https` URI: https, ssh and scp-like ("git@host:org/repo.git")

@@ -792,11 +792,11 @@ private:
     static origin_map manifest_origins(const std::vector<signing_group>& groups) {
         origin_map origins;
         const char* job_spec = std::getenv("JOB_SPEC");
+        manifest_locator locator(job_spec == nullptr ? "" : job_spec);
         for (const auto& group : groups) {
             auto& origin = origins[group.manifest];
             if (group.manifest != nullptr && !origin) {
-                origin = locate_manifest(group.manifest->images_file,
-                                         job_spec == nullptr ? "" : job_spec);
+                origin = locator.locate(group.manifest->images_file);
             }
         }
         return origins;

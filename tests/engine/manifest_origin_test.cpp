@@ -130,5 +130,42 @@ TEST_F(ManifestCheckout, AWorkTreeWithoutCommitsHasNoCommit) {
     EXPECT_EQ(origin.git_commit, std::nullopt);
 }
 
+TEST_F(ManifestCheckout, OneLocatorAsksGitOncePerWorkTreeAndSeesNestedRepositories) {
+    git("init -q");
+    git("remote add origin https://github.com/kubernetes/k8s.io");
+    git("add -A");
+    git("commit -q -m images");
+    std::string outer_commit = head();
+    // A second manifest of the same checkout, and a repository nested in it.
+    fs::create_directories(clone / "registry.k8s.io" / "images" / "k8s-staging-bar");
+    std::ofstream(clone / "registry.k8s.io" / "images" / "k8s-staging-bar" / "images.yaml")
+        << "[]\n";
+    fs::path inner = clone / "vendor" / "inner";
+    fs::create_directories(inner / "images" / "baz");
+    std::ofstream(inner / "images" / "baz" / "images.yaml") << "[]\n";
+    test_git::git_in(inner.string(), "init -q");
+    test_git::git_in(inner.string(), "add -A");
+    test_git::git_in(inner.string(), "commit -q -m inner");
+    std::string inner_commit = test_git::head_of(inner.string());
+    ASSERT_NE(inner_commit, outer_commit);
+
+    manifest_locator locator("");
+    auto foo = locator.locate(images.string());
+    auto bar = locator.locate(
+        (clone / "registry.k8s.io" / "images" / "k8s-staging-bar" / "images.yaml").string());
+    auto baz = locator.locate((inner / "images" / "baz" / "images.yaml").string());
+    EXPECT_EQ(foo.name, "registry.k8s.io/images/k8s-staging-foo/images.yaml");
+    EXPECT_EQ(bar.name, "registry.k8s.io/images/k8s-staging-bar/images.yaml");
+    EXPECT_EQ(bar.git_commit, outer_commit);
+    EXPECT_EQ(bar.uri, "git+https://github.com/kubernetes/k8s.io");
+    EXPECT_EQ(baz.name, "images/baz/images.yaml");
+    EXPECT_EQ(baz.git_commit, inner_commit);
+    EXPECT_EQ(baz.uri, std::nullopt);
+    // Outside every work tree, after some are known.
+    fs::create_directories(root / "loose");
+    std::ofstream(root / "loose" / "images.yaml") << "[]\n";
+    EXPECT_EQ(locator.locate((root / "loose" / "images.yaml").string()).git_commit, std::nullopt);
+}
+
 }  // namespace
 }  // namespace hoist::engine
