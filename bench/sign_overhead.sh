@@ -3,8 +3,9 @@
 # half of them two-platform indexes, 3 layers of 4 KiB) promoted by `hoist cip --confirm`
 # twice per round, each time into a fresh TLS docker-registry: once with --sign=false,
 # once with a cosign key (Sign and Attest on). Reports both wall times, the share Sign +
-# Attest add, and the registry requests of each phase per signed digest beside the
-# minimum (below). The last signed run is then repeated, which writes nothing.
+# Attest add, the registry CPU-seconds each run cost (the registries are the bottleneck
+# here), and the registry requests of each phase per signed digest beside the minimum
+# (below). The last signed run is then repeated, which writes nothing.
 #   bench/sign_overhead.sh                    legacy .sig signatures (kpromo's layout)
 #   FORMAT=bundle bench/sign_overhead.sh      sigstore bundle referrers instead
 #   ROUNDS=N (default 1) alternates N unsigned and N signed runs and also prints the
@@ -60,8 +61,12 @@ run_cip() {
         >"$work/run/manifests/staging/promoter-manifest.yaml"
     local cmd=("$bin/hoist" --ca-file "$source_ca" --ca-file "$dest_ca" cip --confirm
                --thin-manifest-dir "$work/run" --log-level warning "$@")
+    local registry_before registry_after
+    registry_before=$(process_cpu_seconds docker-registry)
     measure "$work/$name.time" "${cmd[@]}" --report "$work/$name.json" >"$work/$name.out" 2>&1 ||
         { echo "$name failed:" >&2; tail -5 "$work/$name.out" >&2; return 1; }
+    registry_after=$(process_cpu_seconds docker-registry)
+    echo "$registry_after - $registry_before" | bc >"$work/$name.registry"
     if [ "$name" = "signed-$rounds" ]; then
         measure "$work/rerun.time" "${cmd[@]}" --report "$work/rerun.json" >"$work/rerun.out" 2>&1
     fi
@@ -85,6 +90,9 @@ def load(name):
 def wall(name):
     with open(f"{work}/{name}.time") as f:
         return float(f.read().split()[0])
+def registry_cpu(name):
+    with open(f"{work}/{name}.registry") as f:
+        return float(f.read())
 def phase(report, name):
     return next(p for p in report["phases"] if p["name"] == name)
 shares = []
@@ -98,6 +106,9 @@ for r in range(1, rounds + 1):
           f"({fmt}) {full:.2f} s; Sign {sign['wall_seconds']:.2f} s + Attest "
           f"{attest['wall_seconds']:.2f} s = {added:.2f} s, {100 * added / base:.0f}% of the "
           f"unsigned run (whole-process difference {100 * (full - base) / base:.0f}%)")
+    reg_base, reg_full = registry_cpu(f"unsigned-{r}"), registry_cpu(f"signed-{r}")
+    print(f"  registry CPU-seconds (both registries): {reg_base:.2f} without signing, "
+          f"{reg_full:.2f} with; signing adds {100 * (reg_full - reg_base) / reg_base:.0f}%")
 if rounds > 1:
     print(f"median share of Sign + Attest: {100 * statistics.median(shares):.0f}%")
 signed, rerun = load(f"signed-{rounds}"), load("rerun")
