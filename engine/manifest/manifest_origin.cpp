@@ -136,7 +136,8 @@ const manifest_locator::work_tree* manifest_locator::known_tree_of(const fs::pat
         // A repository between the file and this root (a submodule, a clone inside the
         // checkout) is the file's own.
         std::error_code ignored;
-        for (fs::path directory = path.parent_path(); directory != tree.root;
+        for (fs::path directory = path.parent_path();
+             directory != tree.root && directory.has_relative_path();
              directory = directory.parent_path()) {
             if (fs::exists(directory / ".git", ignored)) {
                 return nullptr;
