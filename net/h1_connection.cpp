@@ -15,6 +15,8 @@ constexpr std::size_t read_chunk = 64u << 10;
 // Blob bodies arrive in pieces this large when the transport has them; fewer, larger
 // pieces mean fewer resumptions along the copy path.
 constexpr std::size_t body_read_chunk = 256u << 10;
+// One TLS record's worth: pieces never start smaller.
+constexpr std::size_t min_read_size = 16u << 10;
 
 bool has_line_break(std::string_view s) {
     return s.find_first_of("\r\n") != std::string_view::npos;
@@ -390,7 +392,7 @@ private:
     /// One read of at most `size` bytes from the transport, as a string of its own.
     asio::awaitable<result<std::string>> read_into_new_string(
         deadline until, std::size_t size, std::string what = "reading response body") {
-        std::string chunk(size, '\0');
+        std::string chunk(std::min(size, conn_->next_read_size_), '\0');
         auto n = co_await with_deadline(
             conn_->transport_->read_some(
                 std::span(reinterpret_cast<std::uint8_t*>(chunk.data()), chunk.size())),
@@ -400,6 +402,9 @@ private:
             co_return n.error();
         }
         chunk.resize(*n);
+        // Twice what this read brought: a stream that fills its pieces grows them up to
+        // the caller's size, a slow one keeps them near what arrives at a time.
+        conn_->next_read_size_ = std::clamp<std::size_t>(2 * *n, min_read_size, body_read_chunk);
         co_return chunk;
     }
 

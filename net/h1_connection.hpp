@@ -38,6 +38,9 @@ private:
     bool open_ = true;
     bool draining_ = false;
     std::string buffered_;  ///< bytes read past the end of what was parsed so far
+    /// How large the next piece read from the transport is made. A piece is zeroed when
+    /// made, so one much larger than a read brings costs a memset for nothing.
+    std::size_t next_read_size_ = 64u << 10;
 };
 
 /// Parses an HTTP/1.1 response head (status line and fields, up to the blank line).
