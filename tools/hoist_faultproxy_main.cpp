@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--methods", options.methods, "fault only these methods (e.g. PUT,POST)")
         ->delimiter(',');
+    app.add_option("--targets", options.targets,
+                   "fault only requests whose target contains one of these (e.g. .sig)")
+        ->delimiter(',');
     app.add_option("--max-faults", options.max_faults, "faults in all, then forward faithfully");
     app.add_flag("--referrers-api", options.referrers_api,
                  "serve the OCI referrers API for manifests pushed through the proxy");

@@ -134,16 +134,17 @@ const manifest_locator::work_tree* manifest_locator::known_tree_of(const fs::pat
             continue;
         }
         // A repository between the file and this root (a submodule, a clone inside the
-        // checkout) is the file's own.
+        // checkout) is the file's own: known too, or to be asked about.
         std::error_code ignored;
+        bool nested = false;
         for (fs::path directory = path.parent_path();
-             directory != tree.root && directory.has_relative_path();
+             !nested && directory != tree.root && directory.has_relative_path();
              directory = directory.parent_path()) {
-            if (fs::exists(directory / ".git", ignored)) {
-                return nullptr;
-            }
+            nested = fs::exists(directory / ".git", ignored);
         }
-        return &tree;
+        if (!nested) {
+            return &tree;
+        }
     }
     return nullptr;
 }
@@ -151,7 +152,11 @@ const manifest_locator::work_tree* manifest_locator::known_tree_of(const fs::pat
 manifest_origin manifest_locator::locate(const std::string& file) {
     manifest_origin origin{file, std::nullopt, std::nullopt};
     std::error_code failed;
-    fs::path path = fs::weakly_canonical(fs::absolute(file, failed), failed);
+    fs::path absolute = fs::absolute(file, failed);
+    if (failed) {
+        return origin;
+    }
+    fs::path path = fs::weakly_canonical(absolute, failed);
     if (failed) {
         return origin;
     }

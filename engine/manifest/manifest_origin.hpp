@@ -32,6 +32,9 @@ public:
     /// tree. Not in a work tree, or without git: only the name.
     manifest_origin locate(const std::string& file);
 
+    /// The work trees git was asked about so far.
+    std::size_t work_trees() const { return trees_.size(); }
+
 private:
     struct work_tree {
         std::filesystem::path root;

@@ -130,10 +130,15 @@ asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations
         std::string type = hint != referrer.annotations.end() ? hint->second : std::string();
         auto parsed = reg::parse_manifest(manifest->body, manifest->media_type);
         if (!parsed) {
-            found.push_back({std::move(where),
-                             {},
-                             std::move(type),
-                             "manifest unreadable (" + parsed.error().message() + ")"});
+            // Other artifacts refer to images too (an SBOM, an ORAS artifact manifest):
+            // only one listed as a sigstore bundle, or annotated with a predicate type, is
+            // an attestation that could not be read.
+            if (is_bundle_media_type(referrer.artifact_type) || !type.empty()) {
+                found.push_back({std::move(where),
+                                 {},
+                                 std::move(type),
+                                 "manifest unreadable (" + parsed.error().message() + ")"});
+            }
             continue;
         }
         if (auto it = parsed->annotations.find(annotation); it != parsed->annotations.end()) {

@@ -5,6 +5,7 @@
 
 #include "crypto/ec_key.hpp"
 #include "engine/supply/provenance_policy.hpp"
+#include "net/error.hpp"
 #include "net/wakeup.hpp"
 
 #include <cstddef>
@@ -41,6 +42,9 @@ struct image_verdict {
     std::string image;  ///< "<source repository>@<digest>"
     bool passed = true;
     std::string detail;  ///< what was found, or why it was refused
+    /// Set when a read failed after its retries: then `passed` is false, but the verdict
+    /// says nothing of the image itself, only that it could not be checked.
+    std::optional<net::failure> unread;
 };
 
 struct signing_counts {
@@ -58,7 +62,10 @@ struct signing_counts {
 struct source_image_check {
     bool finished = false;
     std::optional<std::string> refusal;  ///< why nothing may be promoted or signed for it
-    net::wait_list waiters;              ///< others asking while the check runs
+    /// Why it could not be checked (a read failed): nothing is signed for it in this run,
+    /// and a later run asks again.
+    std::optional<net::failure> unchecked;
+    net::wait_list waiters;  ///< others asking while the check runs
 };
 
 struct supply_record {

@@ -125,14 +125,16 @@ asio::awaitable<image_verdict> check_provenance(promotion_run& run, const source
     const auto& o = run.options.supply;
     const provenance_rule* rule = o.policy ? o.policy->rule_for(image.repository) : nullptr;
     check_mode mode = rule && rule->mode ? *rule->mode : o.provenance;
-    image_verdict verdict{"provenance", image.repository + "@" + image.digest, true, {}};
+    image_verdict verdict{
+        "provenance", image.repository + "@" + image.digest, true, {}, std::nullopt};
     if (mode == check_mode::off) {
         verdict.phase.clear();
         co_return verdict;
     }
     auto repo = reg::parse_repository_ref(image.repository);
     if (!repo) {
-        co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
+        co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message(),
+                                std::nullopt};
     }
     std::vector<found_attestation> found;
     auto legacy = co_await find_legacy_attestations(*run.client, *repo, image.digest, run.until);
@@ -142,6 +144,7 @@ asio::awaitable<image_verdict> check_provenance(promotion_run& run, const source
         if (!*list) {
             verdict.passed = false;
             verdict.detail = "cannot read attestations: " + list->error().message();
+            verdict.unread = list->error();
             co_return verdict;
         }
         for (auto& item : **list) {
@@ -226,10 +229,12 @@ asio::awaitable<image_verdict> check_provenance(promotion_run& run, const source
 /// Validate's verdict on one source image: its cosign signatures against --verify-key.
 asio::awaitable<image_verdict> check_signatures(promotion_run& run, const source_image& image) {
     const auto& o = run.options.supply;
-    image_verdict verdict{"validate", image.repository + "@" + image.digest, true, {}};
+    image_verdict verdict{
+        "validate", image.repository + "@" + image.digest, true, {}, std::nullopt};
     auto repo = reg::parse_repository_ref(image.repository);
     if (!repo) {
-        co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message()};
+        co_return image_verdict{verdict.phase, verdict.image, false, repo.error().message(),
+                                std::nullopt};
     }
     auto checked =
         co_await verify_signatures(*run.client, *repo, image.digest, o.verify_keys, run.until);
@@ -258,6 +263,7 @@ asio::awaitable<image_verdict> check_signatures(promotion_run& run, const source
     if (!checked) {
         verdict.passed = false;
         verdict.detail = "cannot read signatures: " + checked.error().message();
+        verdict.unread = checked.error();
     } else if (!checked->verified.empty()) {
         verdict.detail = "signature of " + checked->verified.front().docker_reference + " verified";
     } else if (!checked->signed_at_all) {
@@ -434,6 +440,14 @@ asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::
             if (verdict.phase.empty()) {
                 continue;  // its project's mode is off
             }
+            if (verdict.unread) {
+                // No verdict on the image: the group fails, and a later run checks again.
+                if (!check->unchecked) {
+                    check->unchecked =
+                        net::with_context(*verdict.unread, verdict.phase + " check of " + key);
+                }
+                continue;
+            }
             if (!verdict.passed && !check->refusal) {
                 check->refusal = verdict.phase + ": " + verdict.detail;
             }
@@ -450,6 +464,11 @@ asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::
         co_return net::fail(
             crypto::make_error_code(crypto::errc::check_refused),
             "in place before this run, and its source " + key + " is refused: " + *check->refusal);
+    }
+    if (check->unchecked) {
+        co_return net::with_context(*check->unchecked,
+                                    "in place before this run, and its source could not be "
+                                    "checked, so it is not signed");
     }
     co_return net::result<void>{};
 }

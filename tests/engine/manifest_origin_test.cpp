@@ -69,12 +69,17 @@ protected:
         std::string pattern = (fs::temp_directory_path() / "hoist-origin-XXXXXX").string();
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
         root = fs::canonical(pattern);
+        // git must not find a repository above the test's own, wherever TMPDIR is.
+        ::setenv("GIT_CEILING_DIRECTORIES", root.string().c_str(), 1);
         clone = root / "src" / "kubernetes" / "k8s.io";
         fs::create_directories(clone / "registry.k8s.io" / "images" / "k8s-staging-foo");
         images = clone / "registry.k8s.io" / "images" / "k8s-staging-foo" / "images.yaml";
         std::ofstream(images) << "- name: foo\n  dmap: {}\n";
     }
-    void TearDown() override { fs::remove_all(root); }
+    void TearDown() override {
+        ::unsetenv("GIT_CEILING_DIRECTORIES");
+        fs::remove_all(root);
+    }
 
     void git(const std::string& args) { test_git::git_in(clone.string(), args); }
     std::string head() { return test_git::head_of(clone.string()); }
@@ -161,6 +166,11 @@ TEST_F(ManifestCheckout, OneLocatorAsksGitOncePerWorkTreeAndSeesNestedRepositori
     EXPECT_EQ(baz.name, "images/baz/images.yaml");
     EXPECT_EQ(baz.git_commit, inner_commit);
     EXPECT_EQ(baz.uri, std::nullopt);
+    // Each work tree was asked about once, the nested one too.
+    EXPECT_EQ(locator.locate((inner / "images" / "baz" / "images.yaml").string()).git_commit,
+              inner_commit);
+    EXPECT_EQ(locator.locate(images.string()).git_commit, outer_commit);
+    EXPECT_EQ(locator.work_trees(), 2u);
     // Outside every work tree, after some are known.
     fs::create_directories(root / "loose");
     std::ofstream(root / "loose" / "images.yaml") << "[]\n";

@@ -364,7 +364,7 @@ TEST_F(CipPromote, OnATerminalProgressIsOneBarRedrawnInPlace) {
     }
     EXPECT_GE(redraws, 2u) << run.out;
     EXPECT_FALSE(
-        std::regex_search(run.out, std::regex(R"(\[promote\] \[[#.]{24}\][^\r\n\x1b]*\n)")))
+        std::regex_search(run.out, std::regex(R"(\[promote\] \[[#.]{24}\][^\r\n\x1b]*\r?\n)")))
         << "a progress line ended in a newline:\n"
         << run.out;
     // The last bar is erased, then the summary follows on a clean line.

@@ -690,7 +690,7 @@ TEST_F(CipSupply, SignsAndAttestsEveryPromotedDigestThenRerunsAsANoOp) {
     auto first_log = settled_log(*first).size();
     auto second_log = settled_log(*second).size();
     auto run = hoist(arguments + (*work / "sign.json").string() + " --progress-interval 0.01",
-                     "JOB_NAME=post-promo JOB_TYPE=postsubmit BUILD_ID=42");
+                     "JOB_NAME=post-promo JOB_TYPE=postsubmit BUILD_ID=42 PROW_JOB_ID= JOB_SPEC=");
     ASSERT_EQ(run.status, 0) << run.out;
     // Progress lines, many a second here: Promote's edges, and the digests of Sign or
     // Attest (at least one of the two lasts longer than the interval), each with a bar.
@@ -1254,6 +1254,70 @@ TEST_F(CipSupply, ImagesInPlaceBeforeTheRunAreSignedOnlyOnceTheyPassTheChecks) {
     EXPECT_EQ(report["supply"]["signatures"]["refused"], 1) << report["supply"].dump();
     EXPECT_EQ(report["supply"]["signatures"]["written"], 2) << report["supply"].dump();
     EXPECT_EQ(report["supply"]["attestations"]["written"], 2) << report["supply"].dump();
+}
+
+// When the check of an image in place before the run cannot read the staging signatures
+// or attestations (the registry keeps failing past the retries), nothing is signed for it,
+// and the report says it failed, not that the image was refused; the next run checks
+// again and signs it.
+TEST_F(CipSupply, AnImageThatCouldNotBeCheckedIsNotSignedAndNotCalledRefused) {
+    auto staging = push_staging("staging-unchecked", 1, 0, 24);
+    ASSERT_EQ(staging.size(), 1u);
+    std::string source_path = source->host_port() + "/staging-unchecked";
+    sign_staging({{source_path + "/" + staging[0].repository, staging[0].digest}}, *trusted_key);
+    auto images = under_their_tags(staging);
+    std::string destination = first->host_port() + "/unchecked";
+    write_promotion(*work / "unchecked-copy", source_path, {destination}, images);
+    auto unsigned_run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                              (*work / "unchecked-copy").string());
+    ASSERT_EQ(unsigned_run.status, 0) << unsigned_run.out;
+
+    // Every read of an attestation in staging answers 503, always; the staging signature,
+    // which Sign carries over, still reads.
+    testkit::fault_options options;
+    options.unavailable = 1;
+    options.targets = {".att", "/referrers/"};
+    options.max_consecutive = 1000;
+    auto started =
+        testkit::fault_proxy::start(source->host_port(), source->ca_file().string(), options);
+    ASSERT_TRUE(started.has_value()) << started.error().message();
+    auto& proxy = **started;
+    write_promotion(*work / "unchecked", proxy.host_port() + "/staging-unchecked", {destination},
+                    images);
+    std::string checks = " --verify-key " + (*work / "trusted.pub").string() + " --signing-key " +
+                         (*work / "hoist.key").string() + " --thin-manifest-dir ";
+    auto run =
+        hoist("--insecure-registry " + proxy.host_port() + " cip --confirm" + checks +
+              (*work / "unchecked").string() + " --report " + (*work / "unchecked.json").string());
+    EXPECT_NE(run.status, 0) << run.out;
+    EXPECT_GT(proxy.injected(testkit::fault_kind::unavailable), 0u);
+    auto report = read_report(*work / "unchecked.json");
+    ASSERT_TRUE(report.is_object());
+    const auto& supply = report["supply"];
+    EXPECT_EQ(supply["signatures"]["failed"], 1) << supply.dump();
+    EXPECT_EQ(supply["signatures"]["refused"], 0) << supply.dump();
+    // Validate's verdict on the signatures stands; nothing was found against the image.
+    for (const auto& verdict : supply["verdicts"]) {
+        EXPECT_EQ(verdict["result"], "passed") << verdict.dump();
+    }
+    ASSERT_FALSE(supply["errors"].empty());
+    EXPECT_NE(supply["errors"][0].get<std::string>().find("could not be checked"),
+              std::string::npos)
+        << supply.dump();
+    for (const auto& edge : report["plan"]["edges"]) {
+        EXPECT_EQ(edge["outcome"], "present") << edge.dump();
+    }
+    std::string repository = destination + "/" + staging[0].repository;
+    EXPECT_FALSE(manifest_at(repository, referrers_tag(staging[0].digest) + ".sig").has_value());
+    EXPECT_FALSE(manifest_at(repository, referrers_tag(staging[0].digest)).has_value());
+
+    // Once staging answers, the check passes and the image is signed.
+    auto again = hoist("cip --confirm" + checks + (*work / "unchecked-copy").string() +
+                       " --report " + (*work / "unchecked-again.json").string());
+    ASSERT_EQ(again.status, 0) << again.out;
+    auto signed_now = read_report(*work / "unchecked-again.json");
+    EXPECT_EQ(signed_now["supply"]["signatures"]["written"], 1) << signed_now["supply"].dump();
+    EXPECT_EQ(read_signature_image(repository, staging[0].digest).size(), 2u);
 }
 
 TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {

@@ -313,8 +313,12 @@ fault_kind fault_proxy::impl::decide(const std::string& method, const std::strin
     // Drawn for every request, faulted or not, so the sequence depends on the seed only.
     const double draw = random.uniform();
     bool eligible =
-        options.methods.empty() ||
-        std::find(options.methods.begin(), options.methods.end(), method) != options.methods.end();
+        (options.methods.empty() || std::find(options.methods.begin(), options.methods.end(),
+                                              method) != options.methods.end()) &&
+        (options.targets.empty() ||
+         std::any_of(options.targets.begin(), options.targets.end(), [&](const std::string& part) {
+             return target.find(part) != std::string::npos;
+         }));
     if (!eligible || faults_total >= options.max_faults) {
         return fault_kind::none;
     }

@@ -45,6 +45,9 @@ struct fault_options {
     std::chrono::milliseconds stall_time = std::chrono::seconds(3);
     /// Only requests with one of these methods ("PUT", …) are faulted; empty: all.
     std::vector<std::string> methods;
+    /// Only requests whose target contains one of these ("/referrers/", ".sig") are
+    /// faulted; empty: all.
+    std::vector<std::string> targets;
     /// Faults injected in all; further requests are forwarded faithfully.
     std::size_t max_faults = std::numeric_limits<std::size_t>::max();
     /// The same request (method and target) is faulted at most this many times in a
