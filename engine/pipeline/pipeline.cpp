@@ -229,8 +229,14 @@ asio::awaitable<pipeline_report> run_pipeline(
     }
     // Images a supply-chain check blocked were left out, and the others promoted: the run
     // did what it could, but not all it was asked.
-    if (report.final_status == phase_status::done && run.plan && run.plan->counts.blocked != 0) {
-        report.final_status = phase_status::refused;
+    // Plan refuses any edge it cannot read, so failed edges here are those whose source a
+    // check could not read: a later run may promote them.
+    if (report.final_status == phase_status::done && run.plan) {
+        if (run.plan->counts.failed != 0) {
+            report.final_status = phase_status::failed;
+        } else if (run.plan->counts.blocked != 0) {
+            report.final_status = phase_status::refused;
+        }
     }
     report.wall = std::chrono::steady_clock::now() - started;
     co_return report;

@@ -390,18 +390,35 @@ void plan_counts::add(edge_outcome outcome) {
     }
 }
 
-void promotion_plan::block(std::size_t edge, std::string reason) {
-    auto& decision = decisions[edge];
+namespace {
+
+/// Moves a to-promote or present edge to `outcome`; false (nothing done) for others.
+bool take_out(plan_counts& counts, edge_decision& decision, edge_outcome outcome,
+              std::string reason) {
     if (decision.outcome == edge_outcome::promote) {
         --counts.promote;
     } else if (decision.outcome == edge_outcome::present) {
         --counts.present;
     } else {
-        return;
+        return false;
     }
-    decision.outcome = edge_outcome::blocked;
+    decision.outcome = outcome;
     decision.detail = std::move(reason);
-    ++counts.blocked;
+    return true;
+}
+
+}  // namespace
+
+void promotion_plan::block(std::size_t edge, std::string reason) {
+    if (take_out(counts, decisions[edge], edge_outcome::blocked, std::move(reason))) {
+        ++counts.blocked;
+    }
+}
+
+void promotion_plan::fail(std::size_t edge, std::string reason) {
+    if (take_out(counts, decisions[edge], edge_outcome::failed, std::move(reason))) {
+        ++counts.failed;
+    }
 }
 
 asio::awaitable<promotion_plan> make_plan(net::registry::registry_client& client,

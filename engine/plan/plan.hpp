@@ -95,6 +95,9 @@ struct promotion_plan {
     /// Takes a to-promote edge out of the promotion, or a present one out of signing,
     /// saying why; a no-op for others.
     void block(std::size_t edge, std::string reason);
+    /// The same for an edge whose source a check could not read: it fails (a later run
+    /// tries again) instead of being blocked.
+    void fail(std::size_t edge, std::string reason);
 };
 
 /// Reads the inventories through `client` and decides every edge of `edges` (which must

@@ -65,6 +65,7 @@ std::vector<source_image> images_to_promote(const promotion_run& run) {
 std::string settle(promotion_run& run, std::string_view phase_name,
                    const std::vector<source_image>& images, std::vector<image_verdict>& verdicts) {
     std::size_t blocked = 0;
+    std::size_t unchecked = 0;
     for (std::size_t i = 0; i < images.size(); ++i) {
         auto& verdict = verdicts[i];
         if (verdict.phase.empty()) {
@@ -75,7 +76,17 @@ std::string settle(promotion_run& run, std::string_view phase_name,
             check = std::make_unique<source_image_check>();
             check->finished = true;
         }
-        if (!verdict.passed) {
+        if (verdict.unread) {
+            // Nothing is known against the image: its edges fail, and a later run asks again.
+            ++unchecked;
+            for (auto edge : images[i].edges) {
+                run.plan->fail(edge, std::string(phase_name) + ": " + verdict.detail);
+            }
+            if (!check->unchecked) {
+                check->unchecked =
+                    net::with_context(*verdict.unread, std::string(phase_name) + " check");
+            }
+        } else if (!verdict.passed) {
             ++blocked;
             for (auto edge : images[i].edges) {
                 run.plan->block(edge, std::string(phase_name) + ": " + verdict.detail);
@@ -86,7 +97,12 @@ std::string settle(promotion_run& run, std::string_view phase_name,
         }
         run.supply.verdicts.push_back(std::move(verdict));
     }
-    return count_text(images.size(), "source images checked, ") + count_text(blocked, "blocked");
+    std::string summary =
+        count_text(images.size(), "source images checked, ") + count_text(blocked, "blocked");
+    if (unchecked != 0) {
+        summary += ", " + count_text(unchecked, "could not be checked");
+    }
+    return summary;
 }
 
 phase_outcome dry_run_stop(const promotion_run& run, phase_outcome outcome) {
@@ -94,8 +110,11 @@ phase_outcome dry_run_stop(const promotion_run& run, phase_outcome outcome) {
         return outcome;
     }
     bool refused = run.plan && run.plan->counts.blocked != 0;
+    bool unchecked = run.plan && run.plan->counts.failed != 0;
     return {
-        refused ? phase_status::refused : phase_status::stopped,
+        unchecked ? phase_status::failed
+        : refused ? phase_status::refused
+                  : phase_status::stopped,
         outcome.message + "; dry run complete, nothing was promoted (use --confirm to promote)"};
 }
 

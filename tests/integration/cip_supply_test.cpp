@@ -1256,24 +1256,32 @@ TEST_F(CipSupply, ImagesInPlaceBeforeTheRunAreSignedOnlyOnceTheyPassTheChecks) {
     EXPECT_EQ(report["supply"]["attestations"]["written"], 2) << report["supply"].dump();
 }
 
-// When the check of an image in place before the run cannot read the staging signatures
-// or attestations (the registry keeps failing past the retries), nothing is signed for it,
-// and the report says it failed, not that the image was refused; the next run checks
-// again and signs it.
-TEST_F(CipSupply, AnImageThatCouldNotBeCheckedIsNotSignedAndNotCalledRefused) {
-    auto staging = push_staging("staging-unchecked", 1, 0, 24);
-    ASSERT_EQ(staging.size(), 1u);
+// When a check cannot read staging's attestations (the registry keeps failing past the
+// retries), it has found nothing against the image: the image is neither promoted nor
+// signed, and the report says the check failed, not that the image was refused. Both for
+// an image to promote (Provenance) and for one in place before the run (Sign's check).
+// The next run checks again.
+TEST_F(CipSupply, ImagesThatCouldNotBeCheckedFailAndAreNotCalledRefused) {
+    auto staging = push_staging("staging-unchecked", 2, 0, 24);
+    ASSERT_EQ(staging.size(), 2u);
     std::string source_path = source->host_port() + "/staging-unchecked";
-    sign_staging({{source_path + "/" + staging[0].repository, staging[0].digest}}, *trusted_key);
+    auto staged = [&](const std::string& base, std::size_t i) {
+        return base + "/staging-unchecked/" + staging[i].repository + "@" + staging[i].digest;
+    };
+    for (std::size_t i = 0; i < staging.size(); ++i) {
+        sign_staging({{source_path + "/" + staging[i].repository, staging[i].digest}},
+                     *trusted_key);
+    }
     auto images = under_their_tags(staging);
     std::string destination = first->host_port() + "/unchecked";
-    write_promotion(*work / "unchecked-copy", source_path, {destination}, images);
+    // img-000 is in place, unsigned, before the run; img-001 is new.
+    write_promotion(*work / "unchecked-earlier", source_path, {destination}, {images[0]});
     auto unsigned_run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
-                              (*work / "unchecked-copy").string());
+                              (*work / "unchecked-earlier").string());
     ASSERT_EQ(unsigned_run.status, 0) << unsigned_run.out;
 
-    // Every read of an attestation in staging answers 503, always; the staging signature,
-    // which Sign carries over, still reads.
+    // Every read of an attestation in staging answers 503, always; the staging signatures,
+    // which Sign carries over, still read.
     testkit::fault_options options;
     options.unavailable = 1;
     options.targets = {".att", "/referrers/"};
@@ -1282,42 +1290,59 @@ TEST_F(CipSupply, AnImageThatCouldNotBeCheckedIsNotSignedAndNotCalledRefused) {
         testkit::fault_proxy::start(source->host_port(), source->ca_file().string(), options);
     ASSERT_TRUE(started.has_value()) << started.error().message();
     auto& proxy = **started;
-    write_promotion(*work / "unchecked", proxy.host_port() + "/staging-unchecked", {destination},
-                    images);
+    std::string proxied = proxy.host_port();
+    write_promotion(*work / "unchecked", proxied + "/staging-unchecked", {destination}, images);
     std::string checks = " --verify-key " + (*work / "trusted.pub").string() + " --signing-key " +
                          (*work / "hoist.key").string() + " --thin-manifest-dir ";
     auto run =
-        hoist("--insecure-registry " + proxy.host_port() + " cip --confirm" + checks +
+        hoist("--insecure-registry " + proxied + " cip --confirm" + checks +
               (*work / "unchecked").string() + " --report " + (*work / "unchecked.json").string());
-    EXPECT_NE(run.status, 0) << run.out;
+    EXPECT_EQ(run.status, 1) << run.out;
     EXPECT_GT(proxy.injected(testkit::fault_kind::unavailable), 0u);
     auto report = read_report(*work / "unchecked.json");
     ASSERT_TRUE(report.is_object());
+    EXPECT_EQ(report["status"], "failed");
+    for (const auto& edge : report["plan"]["edges"]) {
+        bool is_new = edge["digest"] == staging[1].digest;
+        EXPECT_EQ(edge["outcome"], is_new ? "failed" : "present") << edge.dump();
+        if (is_new) {
+            EXPECT_TRUE(
+                edge.value("detail", "").starts_with("provenance: cannot read attestations"))
+                << edge.dump();
+        }
+    }
+    EXPECT_NE(run.out.find("provenance: could not check " + staged(proxied, 1)), std::string::npos)
+        << run.out;
     const auto& supply = report["supply"];
+    for (const auto& verdict : supply["verdicts"]) {
+        EXPECT_NE(verdict["result"], "blocked") << verdict.dump();
+        if (verdict["image"] == staged(proxied, 1) && verdict["phase"] == "provenance") {
+            EXPECT_EQ(verdict["result"], "unchecked") << verdict.dump();
+        }
+    }
     EXPECT_EQ(supply["signatures"]["failed"], 1) << supply.dump();
     EXPECT_EQ(supply["signatures"]["refused"], 0) << supply.dump();
-    // Validate's verdict on the signatures stands; nothing was found against the image.
-    for (const auto& verdict : supply["verdicts"]) {
-        EXPECT_EQ(verdict["result"], "passed") << verdict.dump();
-    }
     ASSERT_FALSE(supply["errors"].empty());
     EXPECT_NE(supply["errors"][0].get<std::string>().find("could not be checked"),
               std::string::npos)
         << supply.dump();
-    for (const auto& edge : report["plan"]["edges"]) {
-        EXPECT_EQ(edge["outcome"], "present") << edge.dump();
-    }
-    std::string repository = destination + "/" + staging[0].repository;
-    EXPECT_FALSE(manifest_at(repository, referrers_tag(staging[0].digest) + ".sig").has_value());
-    EXPECT_FALSE(manifest_at(repository, referrers_tag(staging[0].digest)).has_value());
+    std::string in_place = destination + "/" + staging[0].repository;
+    EXPECT_FALSE(manifest_at(in_place, referrers_tag(staging[0].digest) + ".sig").has_value());
+    EXPECT_FALSE(manifest_at(in_place, referrers_tag(staging[0].digest)).has_value());
+    EXPECT_FALSE(manifest_at(destination + "/" + staging[1].repository, staging[1].tag));
 
-    // Once staging answers, the check passes and the image is signed.
-    auto again = hoist("cip --confirm" + checks + (*work / "unchecked-copy").string() +
+    // Once staging answers, both pass: img-001 is promoted, and both are signed.
+    write_promotion(*work / "unchecked-again", source_path, {destination}, images);
+    auto again = hoist("cip --confirm" + checks + (*work / "unchecked-again").string() +
                        " --report " + (*work / "unchecked-again.json").string());
     ASSERT_EQ(again.status, 0) << again.out;
     auto signed_now = read_report(*work / "unchecked-again.json");
-    EXPECT_EQ(signed_now["supply"]["signatures"]["written"], 1) << signed_now["supply"].dump();
-    EXPECT_EQ(read_signature_image(repository, staging[0].digest).size(), 2u);
+    EXPECT_EQ(signed_now["supply"]["signatures"]["written"], 2) << signed_now["supply"].dump();
+    for (std::size_t i = 0; i < staging.size(); ++i) {
+        EXPECT_EQ(read_signature_image(destination + "/" + staging[i].repository, staging[i].digest)
+                      .size(),
+                  2u);
+    }
 }
 
 TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {

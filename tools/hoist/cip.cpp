@@ -314,7 +314,9 @@ nlohmann::ordered_json supply_to_json(const engine::supply_record& supply) {
     for (const auto& v : supply.verdicts) {
         verdicts.push_back({{"phase", v.phase},
                             {"image", v.image},
-                            {"result", v.passed ? "passed" : "blocked"},
+                            {"result", v.passed   ? "passed"
+                                       : v.unread ? "unchecked"
+                                                  : "blocked"},
                             {"detail", v.detail}});
     }
     return {{"verdicts", std::move(verdicts)},
@@ -536,7 +538,10 @@ asio::awaitable<int> promotion_command(registry_context& ctx, const cip_options*
             for (const auto& verdict : run.supply.verdicts) {
                 if (verdict.phase == phase.name && (!verdict.passed || level != verbosity::quiet)) {
                     (verdict.passed ? std::cout : std::cerr)
-                        << phase.name << ": " << (verdict.passed ? "passed " : "blocked ")
+                        << phase.name << ": "
+                        << (verdict.passed   ? "passed "
+                            : verdict.unread ? "could not check "
+                                             : "blocked ")
                         << verdict.image << ": " << verdict.detail << '\n';
                 }
             }
