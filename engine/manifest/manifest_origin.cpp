@@ -191,8 +191,4 @@ manifest_origin manifest_locator::locate(const std::string& file) {
     return origin;
 }
 
-manifest_origin locate_manifest(const std::string& file, std::string_view job_spec) {
-    return manifest_locator(std::string(job_spec)).locate(file);
-}
-
 }  // namespace hoist::engine

@@ -48,9 +48,6 @@ private:
     std::vector<work_tree> trees_;
 };
 
-/// One file, with a locator of its own.
-manifest_origin locate_manifest(const std::string& file, std::string_view job_spec);
-
 /// A remote URL as a `git+https` URI: https, ssh and scp-like ("git@host:org/repo.git")
 /// remotes name the same repository over https; credentials, the ssh port and a `.git`
 /// suffix are dropped (a signed record must not carry a token). Local paths and other

@@ -6,8 +6,6 @@
 #include "net/registry/retry_policy.hpp"
 #include "net/wakeup.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,12 +16,6 @@ namespace {
 
 namespace reg = net::registry;
 using net::result;
-
-asio::awaitable<void> pause(std::chrono::milliseconds delay, net::deadline until) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_at(net::deadline::earliest(until, net::deadline::from_now(delay)).when());
-    co_await timer.async_wait(net::use_nothrow);
-}
 
 /// Slots for network work; waiting for a slot never holds another.
 class slots {
@@ -200,7 +192,7 @@ public:
             ++self->result_.counts.edge_retries;
             // What a 429 or 503 asked for (Retry-After), else a jittered exponential pause.
             auto delay = done.error().retry_after.value_or(reg::retry_delay(attempt + 1, {}));
-            co_await pause(delay, self->until_);
+            co_await reg::sleep_for(delay, self->until_);
         }
     }
 

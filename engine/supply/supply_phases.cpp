@@ -62,6 +62,19 @@ std::vector<source_image> images_to_promote(const promotion_run& run) {
 }
 
 /// Records verdicts, blocks the edges of refused images, and sums up.
+/// What a verdict tells the check of its source image that Sign and Attest consult: the
+/// first refusal, or the first read that failed, stands.
+void note_verdict(source_image_check& check, const image_verdict& verdict) {
+    if (verdict.unread) {
+        if (!check.unchecked) {
+            check.unchecked =
+                net::with_context(*verdict.unread, verdict.phase + " check of " + verdict.image);
+        }
+    } else if (!verdict.passed && !check.refusal) {
+        check.refusal = verdict.phase + ": " + verdict.detail;
+    }
+}
+
 std::string settle(promotion_run& run, std::string_view phase_name,
                    const std::vector<source_image>& images, std::vector<image_verdict>& verdicts) {
     std::size_t blocked = 0;
@@ -82,19 +95,13 @@ std::string settle(promotion_run& run, std::string_view phase_name,
             for (auto edge : images[i].edges) {
                 run.plan->fail(edge, std::string(phase_name) + ": " + verdict.detail);
             }
-            if (!check->unchecked) {
-                check->unchecked =
-                    net::with_context(*verdict.unread, std::string(phase_name) + " check");
-            }
         } else if (!verdict.passed) {
             ++blocked;
             for (auto edge : images[i].edges) {
                 run.plan->block(edge, std::string(phase_name) + ": " + verdict.detail);
             }
-            if (!check->refusal) {
-                check->refusal = std::string(phase_name) + ": " + verdict.detail;
-            }
         }
+        note_verdict(*check, verdict);
         run.supply.verdicts.push_back(std::move(verdict));
     }
     std::string summary =
@@ -360,7 +367,7 @@ struct signing_group {
     std::string digest;
     /// A source repository path of the digest: one this run promoted from, if any.
     std::string source;
-    /// The manifest listing the digest, from the same edge as `source`.
+    /// The manifest listing the digest, from the same edge as `source` (set with it).
     const promotion_manifest* manifest = nullptr;
     std::vector<std::string> destinations;  ///< repository paths, canonical first
     std::set<std::string> tags;
@@ -459,17 +466,7 @@ asio::awaitable<net::result<void>> check_present_image(promotion_run& run, std::
             if (verdict.phase.empty()) {
                 continue;  // its project's mode is off
             }
-            if (verdict.unread) {
-                // No verdict on the image: the group fails, and a later run checks again.
-                if (!check->unchecked) {
-                    check->unchecked =
-                        net::with_context(*verdict.unread, verdict.phase + " check of " + key);
-                }
-                continue;
-            }
-            if (!verdict.passed && !check->refusal) {
-                check->refusal = verdict.phase + ": " + verdict.detail;
-            }
+            note_verdict(*check, verdict);
             run.supply.verdicts.push_back(std::move(verdict));
         }
         check->finished = true;
@@ -823,7 +820,7 @@ public:
     }
 
 private:
-    using origin_map = std::map<const promotion_manifest*, std::optional<manifest_origin>>;
+    using origin_map = std::map<const promotion_manifest*, manifest_origin>;
 
     /// Where each manifest listing a group's digest sits in git; asked once per manifest,
     /// before the writes start, since it runs git.
@@ -832,9 +829,8 @@ private:
         const char* job_spec = std::getenv("JOB_SPEC");
         manifest_locator locator(job_spec == nullptr ? "" : job_spec);
         for (const auto& group : groups) {
-            auto& origin = origins[group.manifest];
-            if (group.manifest != nullptr && !origin) {
-                origin = locator.locate(group.manifest->images_file);
+            if (!origins.contains(group.manifest)) {
+                origins.emplace(group.manifest, locator.locate(group.manifest->images_file));
             }
         }
         return origins;
@@ -842,7 +838,7 @@ private:
 
     static nlohmann::json promotion_record(const promotion_run& run, const signing_group& group,
                                            const std::string& timestamp,
-                                           const std::optional<manifest_origin>& origin) {
+                                           const manifest_origin& origin) {
         const auto& o = run.options.supply;
         nlohmann::json digest_map = {{"sha256", hex_of(group.digest)}};
         nlohmann::json record = {
@@ -858,16 +854,14 @@ private:
         if (!group.tags.empty()) {
             record["tags"] = group.tags;  // a std::set: sorted, as kpromo writes them
         }
-        if (origin) {
-            nlohmann::json manifest = {{"name", origin->name}};
-            if (origin->uri) {
-                manifest["uri"] = *origin->uri;
-            }
-            if (origin->git_commit) {
-                manifest["digest"] = {{"gitCommit", *origin->git_commit}};
-            }
-            record["manifest"] = std::move(manifest);
+        nlohmann::json manifest = {{"name", origin.name}};
+        if (origin.uri) {
+            manifest["uri"] = *origin.uri;
         }
+        if (origin.git_commit) {
+            manifest["digest"] = {{"gitCommit", *origin.git_commit}};
+        }
+        record["manifest"] = std::move(manifest);
         if (!o.promoter_commit.empty()) {
             record["promoter"]["gitCommit"] = o.promoter_commit;
         }

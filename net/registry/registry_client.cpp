@@ -485,19 +485,11 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
         // asked again here, as the session asks again its other requests.
         bool retry_left = attempt + 1 < attempts && !until.expired();
         auto exchange = co_await session_.http().start(target.where, std::move(request), until);
-        if (!exchange) {
-            if (budget != nullptr) {
-                budget->record(repo.registry, "GET", 0, 0, 0, attempt);
-            }
-            permit.finish(0);
-            if (retry_left && is_transient(exchange.error())) {
-                co_await sleep_for(retry_delay(attempt++, std::nullopt), until);
-                target = registry_target;
-                continue;
-            }
-            co_return with_context(exchange.error(), what);
+        // No answer, whether the request could not go out or its head never came: one case.
+        result<response_head> head = exchange.error();
+        if (exchange) {
+            head = co_await (*exchange)->read_head(until.within(stall));
         }
-        auto head = co_await (*exchange)->read_head(until.within(stall));
         if (budget != nullptr) {
             budget->record(repo.registry, "GET", head ? head->status : 0, 0, 0, attempt);
         }

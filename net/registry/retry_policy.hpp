@@ -20,8 +20,8 @@ bool should_retry_status(int status);
 /// at most 30 s; nullopt when the value is neither.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
 
-/// The pause before retry `attempt` (0-based): what Retry-After asked for, else an
-/// exponential delay from 100 ms with full jitter, at most 5 s.
+/// The pause before retry `attempt` (0-based): what Retry-After asked for, else a random
+/// delay between half and all of 100 ms × 2^attempt, at most 5 s.
 std::chrono::milliseconds retry_delay(int attempt, std::optional<std::string_view> retry_after);
 
 /// Waits `delay`, or until `until` when that comes first.

@@ -91,7 +91,7 @@ protected:
 
 TEST_F(ManifestCheckout, OutsideAWorkTreeOnlyThePathAsGiven) {
     std::string given = images.string();
-    auto origin = locate_manifest(given, "");
+    auto origin = manifest_locator("").locate(given);
     EXPECT_EQ(origin.name, given);
     EXPECT_EQ(origin.uri, std::nullopt);
     EXPECT_EQ(origin.git_commit, std::nullopt);
@@ -104,9 +104,9 @@ TEST_F(ManifestCheckout, InAWorkTreeThePathFromItsRootTheCommitAndTheOrigin) {
     git("commit -q -m images");
     // A path given through a symbolic link and with dot segments names the same file.
     fs::create_directory_symlink(clone / "registry.k8s.io", root / "link");
-    auto origin = locate_manifest(
-        (root / "link" / "images" / "." / "k8s-staging-foo" / "images.yaml").string(),
-        R"({"refs":{"org":"other","repo":"k8s.io"}})");
+    auto origin =
+        manifest_locator(R"({"refs":{"org":"other","repo":"k8s.io"}})")
+            .locate((root / "link" / "images" / "." / "k8s-staging-foo" / "images.yaml").string());
     EXPECT_EQ(origin.name, "registry.k8s.io/images/k8s-staging-foo/images.yaml");
     EXPECT_EQ(origin.uri, "git+https://github.com/kubernetes/k8s.io");  // origin wins
     EXPECT_EQ(origin.git_commit, head());
@@ -118,19 +118,19 @@ TEST_F(ManifestCheckout, AProwCloneWithoutARemoteTakesTheJobSpecRepository) {
     git("add -A");
     git("commit -q -m images");
     const std::string spec = R"({"refs":{"org":"kubernetes","repo":"k8s.io"}})";
-    auto origin = locate_manifest(images.string(), spec);
+    auto origin = manifest_locator(spec).locate(images.string());
     EXPECT_EQ(origin.name, "registry.k8s.io/images/k8s-staging-foo/images.yaml");
     EXPECT_EQ(origin.uri, "git+https://github.com/kubernetes/k8s.io");
     EXPECT_EQ(origin.git_commit, head());
 
-    auto outside_a_job = locate_manifest(images.string(), "");
+    auto outside_a_job = manifest_locator("").locate(images.string());
     EXPECT_EQ(outside_a_job.uri, std::nullopt);
     EXPECT_EQ(outside_a_job.git_commit, head());
 }
 
 TEST_F(ManifestCheckout, AWorkTreeWithoutCommitsHasNoCommit) {
     git("init -q");
-    auto origin = locate_manifest(images.string(), "");
+    auto origin = manifest_locator("").locate(images.string());
     EXPECT_EQ(origin.name, "registry.k8s.io/images/k8s-staging-foo/images.yaml");
     EXPECT_EQ(origin.git_commit, std::nullopt);
 }

@@ -116,6 +116,27 @@ protected:
             });
     }
 
+    /// Promotes the one image `name:tag`, whose manifest is `body`, from
+    /// `<source>/staging-<set>` to `<first>/<set>-prod` with `cip`, checks that it arrived
+    /// byte for byte, and returns the run's report (null when the run failed).
+    static nlohmann::json promote_single_image(const std::string& set, const std::string& name,
+                                               const std::string& tag, const std::string& body) {
+        testkit::write_thin_manifests(
+            *work / set, "staging-" + set, source->host_port() + "/staging-" + set,
+            {first->host_port() + "/" + set + "-prod"}, {{name, tag, crypto::digest_of(body)}});
+        auto report_path = *work / (set + ".json");
+        auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                         (*work / set).string() + " --report " + report_path.string());
+        EXPECT_EQ(run.status, 0) << run.out;
+        if (run.status != 0) {
+            return nlohmann::json();
+        }
+        EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), first->ca_file().string(),
+                                          set + "-prod/" + name + ":" + tag),
+                  body);
+        return read_report(report_path);
+    }
+
     static nlohmann::json read_report(const fs::path& path) {
         std::ifstream in(path);
         return nlohmann::json::parse(in);
@@ -309,21 +330,12 @@ TEST_F(CipPromote, ForeignLayersAreNeitherReadNorPushed) {
     auto pushed = push_to_source("staging-foreign/win", "ltsc", {config, layer}, body,
                                  "application/vnd.docker.distribution.manifest.v2+json");
     ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
-    testkit::write_thin_manifests(
-        *work / "foreign", "staging-foreign", source->host_port() + "/staging-foreign",
-        {first->host_port() + "/foreign-prod"}, {{"win", "ltsc", crypto::digest_of(body)}});
     auto source_before = testsupport::settled_log(*source).size();
     auto first_before = testsupport::settled_log(*first).size();
-    auto report_path = *work / "foreign.json";
-    auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
-                     (*work / "foreign").string() + " --report " + report_path.string());
-    ASSERT_EQ(run.status, 0) << run.out;
-    auto report = read_report(report_path);
+    auto report = promote_single_image("foreign", "win", "ltsc", body);
+    ASSERT_TRUE(report.is_object());
     EXPECT_EQ(report["promote"]["edges_promoted"], 1) << report["promote"].dump();
     EXPECT_EQ(report["promote"]["blobs_uploaded"], 2) << report["promote"].dump();
-    EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), first->ca_file().string(),
-                                      "foreign-prod/win:ltsc"),
-              body);
     // `hoist copy` leaves it alone too.
     auto copy = hoist("copy " + source->host_port() + "/staging-foreign/win:ltsc " +
                       second->host_port() + "/foreign-copy/win:ltsc");
@@ -553,19 +565,10 @@ TEST_F(CipPromote, ArtifactsWithANonImageConfigArePromotedAsTheyAre) {
     auto pushed = push_to_source("staging-artifacts/art", "a1", {config, data}, body,
                                  "application/vnd.oci.image.manifest.v1+json");
     ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
-    testkit::write_thin_manifests(
-        *work / "artifacts", "staging-artifacts", source->host_port() + "/staging-artifacts",
-        {first->host_port() + "/artifacts-prod"}, {{"art", "a1", crypto::digest_of(body)}});
-    auto report_path = *work / "artifacts.json";
-    auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
-                     (*work / "artifacts").string() + " --report " + report_path.string());
-    ASSERT_EQ(run.status, 0) << run.out;
-    auto report = read_report(report_path);
+    auto report = promote_single_image("artifacts", "art", "a1", body);
+    ASSERT_TRUE(report.is_object());
     EXPECT_EQ(report["promote"]["edges_promoted"], 1) << report["promote"].dump();
     EXPECT_EQ(report["promote"]["blobs_uploaded"], 2) << report["promote"].dump();
-    EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), first->ca_file().string(),
-                                      "artifacts-prod/art:a1"),
-              body);
 }
 
 }  // namespace

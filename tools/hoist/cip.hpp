@@ -50,7 +50,8 @@ struct cip_options {
     std::string report;
     std::string metrics;
     std::vector<std::string> budgets;
-    /// Seconds between progress lines when standard output is not a terminal.
+    /// Seconds between progress lines when standard output is not a terminal, and between
+    /// redraws of a terminal's bar when under 0.25.
     double progress_interval = 10;
 };
 

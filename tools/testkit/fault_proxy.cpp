@@ -290,9 +290,9 @@ struct fault_proxy::impl {
     std::deque<std::string> log;      // guarded by log_mutex
     std::deque<std::string> traffic;  // guarded by log_mutex
     std::size_t accepted = 0;         // the io thread's alone
-    referrers_api referrers;          // used when options.referrers_api
 
     // The io thread's alone.
+    referrers_api referrers;  // used when options.referrers_api
     generator random;
     std::size_t faults_total = 0;
     std::unordered_map<std::string, int> streaks;  // method+target → faults in a row

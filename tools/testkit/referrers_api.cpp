@@ -67,16 +67,12 @@ std::optional<net::http_response> referrers_api::answer(std::string_view method,
         return std::nullopt;
     }
     auto artifact_type = query_value(path->query, "artifactType");
-    json manifests = json::array();
-    {
-        std::lock_guard lock(mutex_);
-        if (auto listed = index_.find(path->repository + "@" + path->reference);
-            listed != index_.end()) {
-            for (const auto& text : listed->second) {
-                auto descriptor = json::parse(text);
-                if (!artifact_type || descriptor.value("artifactType", "") == *artifact_type) {
-                    manifests.push_back(std::move(descriptor));
-                }
+    std::string manifests;
+    if (auto listed = index_.find(path->repository + "@" + path->reference);
+        listed != index_.end()) {
+        for (const auto& entry : listed->second) {
+            if (!artifact_type || entry.artifact_type == *artifact_type) {
+                manifests += (manifests.empty() ? "" : ",") + entry.descriptor;
             }
         }
     }
@@ -86,10 +82,9 @@ std::optional<net::http_response> referrers_api::answer(std::string_view method,
     if (artifact_type) {
         response.headers.push_back({"oci-filters-applied", "artifactType"});
     }
-    response.body = json{{"schemaVersion", 2},
-                         {"mediaType", "application/vnd.oci.image.index.v1+json"},
-                         {"manifests", std::move(manifests)}}
-                        .dump();
+    response.body = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+                    R"("manifests":[)" +
+                    manifests + "]}";
     return response;
 }
 
@@ -110,8 +105,8 @@ void referrers_api::note_put(std::string_view method, std::string_view target,
         return;
     }
     std::string subject_digest = string_member(*subject, "digest");
-    std::string digest(response.header("docker-content-digest")
-                           .value_or(std::string_view(crypto::digest_of(body))));
+    auto announced = response.header("docker-content-digest");
+    std::string digest = announced ? std::string(*announced) : crypto::digest_of(body);
     std::string media_type = string_member(manifest, "mediaType");
     std::string artifact_type = string_member(manifest, "artifactType");
     if (artifact_type.empty() && manifest.contains("config") && manifest["config"].is_object()) {
@@ -127,15 +122,10 @@ void referrers_api::note_put(std::string_view method, std::string_view target,
         annotations != manifest.end() && annotations->is_object()) {
         descriptor["annotations"] = *annotations;
     }
-    {
-        std::lock_guard lock(mutex_);
-        auto& listed = index_[path->repository + "@" + subject_digest];
-        bool known = std::any_of(listed.begin(), listed.end(), [&](const std::string& text) {
-            return json::parse(text).value("digest", "") == digest;
-        });
-        if (!known) {
-            listed.push_back(descriptor.dump());
-        }
+    auto& listed = index_[path->repository + "@" + subject_digest];
+    if (std::none_of(listed.begin(), listed.end(),
+                     [&](const referrer& known) { return known.digest == digest; })) {
+        listed.push_back({digest, artifact_type, descriptor.dump()});
     }
     response.headers.push_back({"oci-subject", subject_digest});
 }

@@ -5,13 +5,12 @@
 /// manifest PUT that names a `subject` and that the upstream stored is indexed, and its
 /// answer gets the `OCI-Subject` header; `GET /v2/<name>/referrers/<digest>` is answered
 /// from the index, filtered by `artifactType` as the distribution spec says. The index
-/// holds only what went through the proxy.
+/// holds only what went through the proxy. Used from the proxy's one io thread.
 #pragma once
 
 #include "net/http_client.hpp"
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,9 +30,13 @@ public:
                   std::string_view content_type, net::http_response& response);
 
 private:
-    mutable std::mutex mutex_;
-    /// "<repository>@<subject digest>" → descriptor JSON texts, in order of arrival.
-    std::map<std::string, std::vector<std::string>> index_;
+    struct referrer {
+        std::string digest;
+        std::string artifact_type;
+        std::string descriptor;  ///< its entry in a listing, as JSON text
+    };
+    /// "<repository>@<subject digest>" → its referrers, in order of arrival.
+    std::map<std::string, std::vector<referrer>> index_;
 };
 
 }  // namespace hoist::testkit
