@@ -116,6 +116,10 @@ bool is_ip_literal(std::string_view host) {
     return !ec;
 }
 
+bool leaves_tls(const origin& from, const origin& to) {
+    return from.is_tls() && !to.is_tls() && !is_loopback_host(to.host);
+}
+
 bool is_loopback_host(std::string_view host) {
     if (host == "localhost") {
         return true;

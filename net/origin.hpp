@@ -44,6 +44,11 @@ result<url> resolve_url(const url& base, std::string_view location);
 /// True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(std::string_view host);
 
+/// True when going from `from` to `to` drops TLS on the way to another machine: what was
+/// meant for a TLS registry (a blob, an upload, credentials) would cross the network in
+/// the clear. Plain http to loopback stays on this machine and is allowed.
+bool leaves_tls(const origin& from, const origin& to);
+
 /// True when `host` is an IPv4 or IPv6 literal.
 bool is_ip_literal(std::string_view host);
 

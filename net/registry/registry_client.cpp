@@ -554,8 +554,7 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
             if (!next) {
                 co_return with_context(next.error(), what + ": redirect");
             }
-            if (target.where.is_tls() && !next->where.is_tls() &&
-                !is_loopback_host(next->where.host)) {
+            if (leaves_tls(target.where, next->where)) {
                 co_return fail(errc::insecure_refused,
                                what + ": redirect from https to " + next->where.to_string());
             }

@@ -320,6 +320,11 @@ asio::awaitable<result<std::string>> registry_session::fetch_token(registry_stat
     if (!realm) {
         co_return with_context(realm.error(), "token realm of registry " + state.name);
     }
+    // The credentials would cross the network in the clear.
+    if (leaves_tls(state.where, realm->where) && !is_insecure(realm->where.authority())) {
+        co_return fail(errc::insecure_refused, "token realm " + realm->where.to_string() +
+                                                   " of registry " + state.name + " is plain http");
+    }
     http_request request;
     request.target = *realm;
     std::string query;
@@ -432,6 +437,12 @@ asio::awaitable<result<http_response>> registry_session::send(std::string regist
         target = *parsed;
         if (target.where.host == where->host && target.where.port == where->port) {
             target.where.verify_tls = where->verify_tls;
+        }
+        // An upload Location may point elsewhere; not in the clear, unless named insecure.
+        if (leaves_tls(*where, target.where) && !is_insecure(target.where.authority())) {
+            co_return fail(errc::insecure_refused, "registry " + registry + " sent us to " +
+                                                       target.where.to_string() +
+                                                       ", plain http from an https registry");
         }
     }
     target.where.http1_only = call.bulk;

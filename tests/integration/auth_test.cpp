@@ -169,6 +169,34 @@ TEST(TokenAuth, RejectedTokenIsRefreshedOnce) {
     EXPECT_GE(stats.session.auth_retries, 2u);
 }
 
+// A registry served over TLS that sends for tokens over plain http to another machine
+// would have the password cross the network in the clear: hoist does not go, unless that
+// host is named insecure.
+TEST(TokenAuth, APlainHttpRealmElsewhereIsNotSentCredentials) {
+    registry_options options;
+    options.mode = registry_options::kind::token_auth;
+    options.token_realm = "http://realm.hoist-test.invalid/token";
+    auto registry = start_registry(options);
+    auto auth_file = write_auth_file(registry, registry.username(), registry.password());
+    auto read_tags = [&](client_setup setup) {
+        return run_client<net::result<reg::tag_listing>>(setup, [&](reg::registry_client& c) {
+            return c.list_tags({registry.host_port(), "auth/realm"}, soon());
+        });
+    };
+    auto refused = read_tags(setup_for(registry, auth_file));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_TRUE(refused.error().is(net::errc::insecure_refused)) << refused.error().message();
+    EXPECT_NE(refused.error().message().find("http://realm.hoist-test.invalid"), std::string::npos)
+        << refused.error().message();
+
+    // Named insecure, the realm is asked (and, as it does not exist, cannot be reached).
+    auto named = setup_for(registry, auth_file);
+    named.insecure_registries = {"realm.hoist-test.invalid"};
+    auto followed = read_tags(named);
+    ASSERT_FALSE(followed.has_value());
+    EXPECT_FALSE(followed.error().is(net::errc::insecure_refused)) << followed.error().message();
+}
+
 TEST(TokenAuth, WrongPasswordIsRefusedByTheTokenService) {
     registry_options options;
     options.mode = registry_options::kind::token_auth;

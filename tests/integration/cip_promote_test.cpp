@@ -387,8 +387,8 @@ TEST_F(CipPromote, OnATerminalProgressIsOneBarRedrawnInPlace) {
 
 // The report's accounting per phase and host is what the registries saw: every PUT and
 // POST of Promote, counted by method and status, matches the destination's access log;
-// the budgets are the ones asked for, per phase; --metrics says the same in Prometheus
-// text.
+// the budgets are the ones asked for, per phase (--request-timeout the timeout of all);
+// --metrics says the same in Prometheus text.
 TEST_F(CipPromote, ReportAndMetricsAccountForEveryPhase) {
     std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 4);
     testkit::write_thin_manifests(*work / "accounted", "staging", source->host_port() + "/staging",
@@ -397,7 +397,7 @@ TEST_F(CipPromote, ReportAndMetricsAccountForEveryPhase) {
     auto report_path = *work / "accounted.json";
     auto metrics_path = *work / "accounted.prom";
     auto run = hoist(
-        "cip --confirm --sign=false --budget promote:inflight=7,rate=0 "
+        "--request-timeout 45 cip --confirm --sign=false --budget promote:inflight=7,rate=0 "
         "--budget attempts=4 --thin-manifest-dir " +
         (*work / "accounted").string() + " --report " + report_path.string() + " --metrics " +
         metrics_path.string());
@@ -417,6 +417,7 @@ TEST_F(CipPromote, ReportAndMetricsAccountForEveryPhase) {
             continue;
         }
         EXPECT_EQ(phase["budget"]["attempts"], 4) << phase.dump();
+        EXPECT_EQ(phase["budget"]["timeout_seconds"], 45.0) << phase.dump();
         if (phase["name"] == "promote") {
             promote = &phase;
         } else if (phase["name"] == "plan") {

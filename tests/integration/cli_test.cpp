@@ -116,6 +116,15 @@ TEST_F(Cli, BadInvocationExitsTwo) {
     EXPECT_EQ(bad_ref.status, 2);
     EXPECT_NE(bad_ref.out.find("invalid repository"), std::string::npos) << bad_ref.out;
     EXPECT_EQ(hoist("digest x/y@sha256:abc").status, 2);
+    for (const auto& [budget, says] : std::vector<std::pair<std::string, std::string>>{
+             {"timeout=0", "timeout must be at least"},
+             {"promote:frob=1", "unknown key \"frob\""},
+             {"nophase:rate=1", "unknown phase \"nophase\""},
+             {"rate=-1", "is not a number >= 0"}}) {
+        auto bad_budget = hoist("cip --budget " + budget + " --thin-manifest-dir .");
+        EXPECT_EQ(bad_budget.status, 2) << budget;
+        EXPECT_NE(bad_budget.out.find(says), std::string::npos) << bad_budget.out;
+    }
 }
 
 TEST_F(Cli, FailuresExitOneWithTheReference) {

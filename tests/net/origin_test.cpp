@@ -64,5 +64,15 @@ TEST(Url, Loopback) {
     EXPECT_FALSE(is_loopback_host("registry.k8s.io"));
 }
 
+TEST(Url, LeavingTlsForAnotherMachineIsNoticed) {
+    auto at = [](std::string_view text) { return parse_url(text).value().where; };
+    EXPECT_TRUE(leaves_tls(at("https://registry.example"), at("http://registry.example")));
+    EXPECT_TRUE(leaves_tls(at("https://registry.example"), at("http://10.0.0.1:5000")));
+    EXPECT_FALSE(leaves_tls(at("https://registry.example"), at("https://cdn.example")));
+    EXPECT_FALSE(leaves_tls(at("https://registry.example"), at("http://127.0.0.1:5000")));
+    EXPECT_FALSE(leaves_tls(at("https://registry.example"), at("http://localhost/x")));
+    EXPECT_FALSE(leaves_tls(at("http://registry.example"), at("http://cdn.example")));
+}
+
 }  // namespace
 }  // namespace hoist::net

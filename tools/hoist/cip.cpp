@@ -91,6 +91,9 @@ std::string apply_budget(const std::string& assignments, net::registry::budget_l
         } else if (key == "attempts") {
             limits.attempts = static_cast<int>(std::max(1.0, value));
         } else if (key == "timeout") {
+            if (value < 0.001) {
+                return "timeout must be at least 0.001 s (in " + item + ")";
+            }
             limits.request_timeout = std::chrono::milliseconds(static_cast<long>(value * 1000));
         } else {
             return "unknown key \"" + key +
@@ -845,6 +848,9 @@ int run_cip(const cip_options& o, const registry_options& registries) {
     if (auto problem = apply_supply_flags(o, options.supply); !problem.empty()) {
         return usage_error(problem);
     }
+    // --request-timeout is the budgets' `timeout` until a --budget says otherwise.
+    options.default_budget.request_timeout =
+        std::chrono::seconds(registries.request_timeout_seconds);
     if (auto problem = apply_budgets(o.budgets, options); !problem.empty()) {
         return usage_error(problem);
     }

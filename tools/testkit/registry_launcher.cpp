@@ -401,7 +401,9 @@ std::string registry_instance::state::config(const registry_options& options,
         yaml += "    path: " + yaml_string(htpasswd_file().string()) + "\n";
     } else if (mode == kind::token_auth) {
         yaml += "auth:\n  token:\n";
-        yaml += "    realm: " + yaml_string(tokens->realm()) + "\n";
+        yaml += "    realm: " +
+                yaml_string(options.token_realm.empty() ? tokens->realm() : options.token_realm) +
+                "\n";
         yaml += "    service: " + yaml_string(tokens->service()) + "\n";
         yaml += "    issuer: " + yaml_string(tokens->issuer()) + "\n";
         yaml += "    rootcertbundle: " + yaml_string(token_bundle_file().string()) + "\n";

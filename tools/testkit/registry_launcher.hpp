@@ -41,6 +41,9 @@ struct registry_options {
     /// the registry's certificate, so `ca_file()` covers both).
     std::shared_ptr<token_server> token_issuer;
     token_server_options token_options;
+    /// token_auth: the realm the registry names in its challenges, when not the issuer's
+    /// own (a realm a client must refuse to follow, say).
+    std::string token_realm;
     /// The registry's log level; "info" also logs why a token was rejected.
     std::string log_level = "info";
     /// Bound on the wait for the registry to answer.
