@@ -113,7 +113,7 @@ asio::awaitable<net::result<std::vector<found_attestation>>> find_bundle_attesta
 asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations_among(
     reg::registry_client& client, const reg::repository_ref& repo,
     const std::vector<reg::descriptor>& referrers, const std::string& predicate_type,
-    net::deadline until) {
+    net::deadline until, std::vector<std::string>* gone) {
     std::vector<found_attestation> found;
     const std::string annotation(crypto::bundle_predicate_type_annotation);
     for (const auto& referrer : referrers) {
@@ -123,6 +123,12 @@ asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations
             continue;  // annotated as something else: not worth a fetch
         }
         auto manifest = co_await client.get_manifest(repo, referrer.digest, until);
+        if (!manifest && manifest.error().is(net::errc::not_found)) {
+            if (gone != nullptr) {
+                gone->push_back(referrer.digest);
+            }
+            continue;
+        }
         if (!manifest) {
             co_return manifest.error();
         }
@@ -275,7 +281,9 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
         }
         referrers = std::move(*listed);
     }
-    auto found = co_await bundle_attestations_among(client, repo, referrers, predicate_type, until);
+    std::vector<std::string> gone;
+    auto found =
+        co_await bundle_attestations_among(client, repo, referrers, predicate_type, until, &gone);
     if (!found) {
         co_return found.error();
     }
@@ -315,8 +323,12 @@ asio::awaitable<net::result<std::optional<std::string>>> attach_statement_bundle
         hints.subject = attestation_subject{digest, (*head)->media_type, (*head)->size};
     }
     // Without a referrers API, `referrers` is the referrers tag's whole index, just read.
+    // Entries found gone are dropped: a registry refuses an index naming a missing manifest.
     std::optional<std::vector<reg::descriptor>> tag_entries;
     if (client.lacks_referrers_api(repo.registry)) {
+        std::erase_if(referrers, [&](const reg::descriptor& entry) {
+            return std::find(gone.begin(), gone.end(), entry.digest) != gone.end();
+        });
         tag_entries = std::move(referrers);
     }
     auto attached =

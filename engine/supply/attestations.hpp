@@ -76,11 +76,14 @@ asio::awaitable<net::result<std::vector<found_attestation>>> find_bundle_attesta
     net::registry::registry_client& client, const net::registry::repository_ref& repo,
     const std::string& digest, const std::string& predicate_type, net::deadline until);
 
-/// The same, among `referrers` as registry_client::referrers listed them.
+/// The same, among `referrers` as registry_client::referrers listed them. A listed
+/// referrer that is gone (a referrers tag outlives the manifests it lists, once a garbage
+/// collection deleted them untagged) is not there: it is left out, its digest added to
+/// `gone` when given.
 asio::awaitable<net::result<std::vector<found_attestation>>> bundle_attestations_among(
     net::registry::registry_client& client, const net::registry::repository_ref& repo,
     const std::vector<net::registry::descriptor>& referrers, const std::string& predicate_type,
-    net::deadline until);
+    net::deadline until, std::vector<std::string>* gone = nullptr);
 
 /// The DSSE layers of the legacy `<repo>:sha256-<hex>.att` image (empty when absent),
 /// those that are not a DSSE envelope as unreadable.

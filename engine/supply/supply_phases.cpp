@@ -683,7 +683,7 @@ private:
                     counts.carried += outcome->carried_now;
                 }
             }
-            co_return co_await sign_as_bundles(run, signer, *repo, targets, claimed,
+            co_return co_await sign_as_bundles(run, signer, *repo, targets, annotations, claimed,
                                                gate_for(run, group));
         }
         // Each target has a `.sig` tag of its own: an index and its children are signed
@@ -755,7 +755,8 @@ private:
 
     static asio::awaitable<net::result<void>> sign_as_bundles(
         promotion_run& run, crypto::batch_signer& signer, const reg::repository_ref& repo,
-        const std::vector<std::string>& targets, std::set<std::string>& claimed,
+        const std::vector<std::string>& targets,
+        const std::map<std::string, std::string>& annotations, std::set<std::string>& claimed,
         write_gate before_write) {
         auto& counts = run.supply.signatures;
         std::string created = utc_timestamp_now();
@@ -763,11 +764,10 @@ private:
             if (!claimed.insert(repo.to_string() + "@" + digest).second) {
                 continue;
             }
-            auto statement =
-                crypto::statement_json({{"", {{"sha256", hex_of(digest)}}}},
-                                       cosign_sign_predicate_type, nlohmann::json::object());
+            // The promoter's annotation, as kpromo puts it in the legacy payload's `optional`.
+            auto statement = signature_statement(digest, annotations);
             if (!statement) {
-                co_return net::fail(statement.error(), "statement for " + digest);
+                co_return statement.error();
             }
             std::optional<std::string> bundle;
             auto wrote = co_await attach_statement_bundle(
@@ -923,6 +923,22 @@ std::string signing_identity(std::string_view destination_path) {
         return std::string(destination_path);
     }
     return "registry.k8s.io" + std::string(destination_path.substr(at + marker.size()));
+}
+
+net::result<std::string> signature_statement(
+    const std::string& digest, const std::map<std::string, std::string>& annotations) {
+    auto statement = crypto::statement_json({{"", {{"sha256", hex_of(digest)}}}},
+                                            cosign_sign_predicate_type, nlohmann::json::object());
+    if (!statement) {
+        return net::fail(statement.error(), "statement for " + digest);
+    }
+    if (annotations.empty()) {
+        return std::move(*statement);
+    }
+    // Subject annotations follow `digest`, where Go's ResourceDescriptor puts them.
+    auto json = nlohmann::ordered_json::parse(*statement);
+    json["subject"][0]["annotations"] = annotations;
+    return json.dump();
 }
 
 bool canonical_first(std::string_view a, std::string_view b) {

@@ -12,6 +12,7 @@
 
 #include "engine/pipeline/pipeline.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,12 @@ inline constexpr std::string_view promotion_predicate_type =
 /// The predicate type cosign v3 signs images with in the bundle format.
 inline constexpr std::string_view cosign_sign_predicate_type =
     "https://sigstore.dev/cosign/sign/v1";
+/// cosign v3's signature statement (the bundle format): `digest` as the only subject,
+/// without a name, the `-a` pairs as that subject's annotations, the sign predicate type,
+/// an empty predicate.
+net::result<std::string> signature_statement(const std::string& digest,
+                                             const std::map<std::string, std::string>& annotations);
+
 /// The key hoist puts in each signature's `optional`, so a promoter signature is never
 /// mistaken for the staging one it sits beside (kpromo does the same with its version).
 inline constexpr std::string_view promoter_annotation = "org.kubernetes.kpromo.version";

@@ -176,18 +176,21 @@ void write_promotion(const fs::path& dir, const std::string& source_path,
     write_file(dir / "images" / "supply" / "images.yaml", list);
 }
 
-/// A SLSA provenance v1 predicate as GitHub Actions' generator writes it.
-json slsa_v1_predicate(std::string_view builder) {
+constexpr std::string_view allowed_source = "https://github.com/kubernetes/release";
+
+/// A SLSA provenance v1 predicate as GitHub Actions' generator writes it, of a build from
+/// the repository `source`.
+json slsa_v1_predicate(std::string_view builder, std::string_view source = allowed_source) {
     return {
         {"buildDefinition",
          {{"buildType", "https://actions.github.io/buildtypes/workflow/v1"},
           {"externalParameters",
            {{"workflow",
              {{"ref", "refs/tags/v1.2.3"},
-              {"repository", "https://github.com/kubernetes/release"},
+              {"repository", std::string(source)},
               {"path", ".github/workflows/image.yaml"}}}}},
           {"resolvedDependencies",
-           json::array({{{"uri", "git+https://github.com/kubernetes/release@refs/tags/v1.2.3"},
+           json::array({{{"uri", "git+" + std::string(source) + "@refs/tags/v1.2.3"},
                          {"digest", {{"gitCommit", std::string(40, 'a')}}}}})}}},
         {"runDetails",
          {{"builder", {{"id", std::string(builder)}}}, {"metadata", {{"invocationId", "run-1"}}}}}};
@@ -195,10 +198,11 @@ json slsa_v1_predicate(std::string_view builder) {
 
 /// A DSSE-signed SLSA v1 statement about `subject_digest`.
 crypto::dsse_envelope signed_provenance(const std::string& name, const std::string& subject_digest,
-                                        std::string_view builder,
-                                        const crypto::ec_private_key& key) {
-    auto statement = crypto::statement_json({{name, {{"sha256", hex_of(subject_digest)}}}},
-                                            crypto::slsa_provenance_v1, slsa_v1_predicate(builder));
+                                        std::string_view builder, const crypto::ec_private_key& key,
+                                        std::string_view source = allowed_source) {
+    auto statement =
+        crypto::statement_json({{name, {{"sha256", hex_of(subject_digest)}}}},
+                               crypto::slsa_provenance_v1, slsa_v1_predicate(builder, source));
     // value() throws on an error, which fails the test that asked.
     auto envelope = crypto::sign_dsse(crypto::intoto_payload_type, statement.value(), key);
     return envelope.value();
@@ -562,6 +566,18 @@ protected:
         auto index = json::parse(fetched->body);
         EXPECT_EQ(index.value("mediaType", ""), oci_index) << fetched->body;
         return index;
+    }
+
+    /// Deletes a manifest by digest, as `garbage-collect --delete-untagged` would an
+    /// untagged referrer: its referrers tag still lists it.
+    static void delete_manifest(const registry_instance& registry, const std::string& path,
+                                const std::string& digest) {
+        int status = -1;
+        auto out = run_process("curl -sS -f --cacert " + registry.ca_file().string() +
+                                   " -X DELETE https://" + registry.host_port() + "/v2/" + path +
+                                   "/manifests/" + digest + " 2>&1",
+                               &status);
+        ASSERT_EQ(status, 0) << out;
     }
 
     static std::vector<json> referrers_of_type(const json& index, std::string_view type) {
@@ -1346,14 +1362,15 @@ TEST_F(CipSupply, ImagesThatCouldNotBeCheckedFailAndAreNotCalledRefused) {
 }
 
 TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {
-    auto staging = push_staging("staging-provenance", 5, 0, 13);
-    ASSERT_EQ(staging.size(), 5u);
+    auto staging = push_staging("staging-provenance", 6, 0, 13);
+    ASSERT_EQ(staging.size(), 6u);
     std::string source_path = source->host_port() + "/staging-provenance";
     auto staged = [&](std::size_t i) { return source_path + "/" + staging[i].repository; };
     const auto& key = *trusted_key;
     // img-000: referrer bundle by the allowed builder; img-001: by another builder;
     // img-002: nothing, under a project that requires provenance; img-003: a legacy
-    // `.att` by the allowed builder; img-004: a referrer about img-000's digest.
+    // `.att` by the allowed builder; img-004: a referrer about img-000's digest; img-005:
+    // by the allowed builder from a repository the policy does not list.
     attach_provenance(staged(0), staging[0].digest,
                       signed_provenance(staged(0), staging[0].digest, allowed_builder, key),
                       key.public_key());
@@ -1364,6 +1381,10 @@ TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {
                             signed_provenance(staged(3), staging[3].digest, allowed_builder, key));
     attach_provenance(staged(4), staging[4].digest,
                       signed_provenance(staged(4), staging[0].digest, allowed_builder, key),
+                      key.public_key());
+    attach_provenance(staged(5), staging[5].digest,
+                      signed_provenance(staged(5), staging[5].digest, allowed_builder, key,
+                                        "https://github.com/someone/fork"),
                       key.public_key());
 
     fs::path policy = *work / "policy.yaml";
@@ -1395,16 +1416,14 @@ TEST_F(CipSupply, ProvenancePolicyDecidesWhichImagesGo) {
         EXPECT_EQ(verdict["phase"], "provenance") << verdict.dump();
         verdicts[verdict["image"].get<std::string>()] = verdict;
     }
-    ASSERT_EQ(verdicts.size(), 5u) << report["supply"].dump();
+    ASSERT_EQ(verdicts.size(), 6u) << report["supply"].dump();
     struct expectation {
         bool passes;
         std::string_view detail;
     };
-    const expectation expected[] = {{true, "referrer"},
-                                    {false, "is not allowed"},
-                                    {false, "required"},
-                                    {true, ".att"},
-                                    {false, "another artifact"}};
+    const expectation expected[] = {{true, "referrer"},          {false, "is not allowed"},
+                                    {false, "required"},         {true, ".att"},
+                                    {false, "another artifact"}, {false, "no allowed source"}};
     for (std::size_t i = 0; i < staging.size(); ++i) {
         const auto& verdict = verdicts[staged(i) + "@" + staging[i].digest];
         EXPECT_EQ(verdict.value("result", ""), expected[i].passes ? "passed" : "blocked")
@@ -1509,6 +1528,60 @@ TEST_F(CipSupply, MalformedProvenanceBlocksItsImageAndSaysWhy) {
             EXPECT_EQ(promoted.has_value(), mode.confirm && mode.passes[i])
                 << staging[i].repository;
         }
+    }
+}
+
+// A referrers tag can outlive the referrers it lists (docker-registry's garbage collection
+// deletes them untagged). Such a referrer is not there: a provenance check under
+// if-present passes instead of failing on every run, and Attest writes the one attestation
+// missing, in an index without the gone entry (the registry refuses an index that names a
+// missing manifest).
+TEST_F(CipSupply, AReferrerGoneFromTheRegistryIsNotThere) {
+    auto staging = push_staging("staging-gone", 1, 0, 17);
+    ASSERT_EQ(staging.size(), 1u);
+    const auto& image = staging[0];
+    std::string source_path = source->host_port() + "/staging-gone";
+    std::string staged = source_path + "/" + image.repository;
+    attach_provenance(staged, image.digest,
+                      signed_provenance(staged, image.digest, allowed_builder, *trusted_key),
+                      trusted_key->public_key());
+    auto provenance =
+        referrers_of_type(referrers_index(staged, image.digest), crypto::slsa_provenance_v1);
+    ASSERT_EQ(provenance.size(), 1u);
+    delete_manifest(*source, "staging-gone/" + image.repository,
+                    provenance[0]["digest"].get<std::string>());
+
+    std::string destination = first->host_port() + "/gone";
+    std::string promoted = destination + "/" + image.repository;
+    fs::path promo = *work / "gone";
+    write_promotion(promo, source_path, {destination}, under_their_tags(staging));
+    auto promote = [&](const std::string& name) {
+        auto run = hoist("cip --confirm --verify-key " + (*work / "trusted.pub").string() +
+                         " --validate=off --signing-key " + (*work / "hoist.key").string() +
+                         " --thin-manifest-dir " + promo.string() + " --report " +
+                         (*work / name).string());
+        EXPECT_EQ(run.status, 0) << run.out;
+        return read_report(*work / name);
+    };
+    auto report = promote("gone-1.json");
+    ASSERT_EQ(report["supply"]["verdicts"].size(), 1u) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["verdicts"][0]["result"], "passed") << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 1) << report["supply"].dump();
+    ASSERT_TRUE(manifest_at(promoted, image.tag).has_value());
+
+    auto attestations = referrers_of_type(referrers_index(promoted, image.digest), promotion_type);
+    ASSERT_EQ(attestations.size(), 1u);
+    auto lost = attestations[0]["digest"].get<std::string>();
+    delete_manifest(*first, "gone/" + image.repository, lost);
+    auto again = promote("gone-2.json");
+    EXPECT_EQ(again["supply"]["attestations"]["written"], 1) << again["supply"].dump();
+    auto index = referrers_index(promoted, image.digest);
+    attestations = referrers_of_type(index, promotion_type);
+    ASSERT_EQ(attestations.size(), 1u) << index.dump();
+    EXPECT_NE(attestations[0]["digest"], lost) << index.dump();
+    EXPECT_TRUE(manifest_at(promoted, attestations[0]["digest"].get<std::string>()).has_value());
+    for (const auto& entry : index["manifests"]) {
+        EXPECT_NE(entry["digest"], lost) << index.dump();
     }
 }
 
@@ -1659,6 +1732,10 @@ TEST_F(CipSupply, BundleSignaturesWithAnEncryptedKey) {
             EXPECT_EQ(bundle.statement["predicateType"], cosign_sign_type);
             EXPECT_EQ(bundle.statement["subject"].size(), 1u);
             EXPECT_EQ(bundle.statement["subject"][0]["digest"]["sha256"], hex_of(digest));
+            // Where cosign v3 puts `-a` pairs: the promoter's mark, as in a `.sig` payload.
+            auto marks = bundle.statement["subject"][0].value("annotations", json::object());
+            EXPECT_TRUE(marks.value("org.kubernetes.kpromo.version", "").starts_with("hoist-"))
+                << bundle.statement.dump();
             checks.push_back(
                 {"signature bundle of " + repository + "@" + digest,
                  [bundle, hoist_pub] { return js::verify_bundle(bundle.bundle_file, hoist_pub); }});

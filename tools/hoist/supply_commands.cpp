@@ -154,25 +154,6 @@ asio::awaitable<net::result<std::vector<std::string>>> signing_targets(reg::regi
     co_return targets;
 }
 
-/// cosign v3's signature statement: the digest as the only subject (no name), the `-a`
-/// pairs as that subject's annotations, the sign predicate type, an empty predicate.
-net::result<std::string> signature_statement(const std::string& digest,
-                                             const annotation_map& annotations) {
-    auto statement =
-        crypto::statement_json({{"", {{"sha256", hex_of(digest)}}}},
-                               engine::cosign_sign_predicate_type, nlohmann::json::object());
-    if (!statement) {
-        return net::fail(statement.error(), "statement for " + digest);
-    }
-    if (annotations.empty()) {
-        return std::move(*statement);
-    }
-    // Subject annotations follow `digest`, where Go's ResourceDescriptor puts them.
-    auto json = nlohmann::ordered_json::parse(*statement);
-    json["subject"][0]["annotations"] = annotations;
-    return json.dump();
-}
-
 /// The string annotations of the statement's subject whose sha256 is `sha256_hex`.
 annotation_map subject_annotations(const std::string& payload, const std::string& sha256_hex) {
     annotation_map annotations;
@@ -274,7 +255,7 @@ asio::awaitable<int> sign_image(registry_context& ctx, crypto::batch_signer& sig
             }
             continue;
         }
-        auto statement = signature_statement(digest, plan.annotations);
+        auto statement = engine::signature_statement(digest, plan.annotations);
         if (!statement) {
             report_error(statement.error());
             co_return exit_failed;
