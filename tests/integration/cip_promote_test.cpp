@@ -153,6 +153,9 @@ protected:
 TEST_F(CipPromote, PromotesEveryImageByteForByteThenRerunsAsANoOp) {
     auto report_path = *work / "first.json";
     auto source_before = testsupport::settled_log(*source).size();
+    std::map<const registry_instance*, std::size_t> destination_before{
+        {first, testsupport::settled_log(*first).size()},
+        {second, testsupport::settled_log(*second).size()}};
     auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
                      (*work / "promo").string() + " --report " + report_path.string());
     ASSERT_EQ(run.status, 0) << run.out;
@@ -170,6 +173,26 @@ TEST_F(CipPromote, PromotesEveryImageByteForByteThenRerunsAsANoOp) {
     EXPECT_FALSE(blob_reads.empty());
     for (const auto& [digest, reads] : blob_reads) {
         EXPECT_EQ(reads, 1) << digest;
+    }
+    // ... and uploaded once into each destination registry: every blob is committed there
+    // exactly once (the other repositories mount it).
+    for (const auto& [destination, before] : destination_before) {
+        std::map<std::string, int> commits;
+        auto log = testsupport::settled_log(*destination);
+        for (std::size_t i = before; i < log.size(); ++i) {
+            const auto& line = log[i];
+            auto at = line.find("digest=sha256");
+            if (line.find("\"PUT /v2/prod/") != std::string::npos &&
+                line.find("/blobs/uploads/") != std::string::npos && at != std::string::npos) {
+                auto colon = line.find_first_of(":%", at);  // "sha256:" or "sha256%3A"
+                ++commits[line.substr(colon + (line[colon] == ':' ? 1 : 3), 64)];
+            }
+        }
+        EXPECT_EQ(commits.size(), blob_reads.size()) << destination->host_port();
+        for (const auto& [hex, count] : commits) {
+            EXPECT_EQ(count, 1) << destination->host_port() << " sha256:" << hex;
+            EXPECT_TRUE(blob_reads.contains("sha256:" + hex)) << hex;
+        }
     }
     EXPECT_NE(run.out.find("[promote] done"), std::string::npos) << run.out;
 

@@ -864,6 +864,41 @@ TEST_F(CipSupply, MirrorsOfOneIdentityShareOneSignatureAndOneAttestation) {
     EXPECT_EQ(again["supply"]["attestations"]["present"], 2) << again["supply"].dump();
 }
 
+// kpromo leaves a digest promoted without a tag unsigned (kubernetes-sigs/promo-tools#1946
+// asks for the signature) and attests it since v4.6. hoist signs and attests it: a
+// digest pulled by digest is verified like any other. The promotion record has no `tags`.
+TEST_F(CipSupply, TaglessDigestsAreSignedAndAttestedWithoutTags) {
+    auto staging = push_staging("staging-tagless", 1, 0, 19);
+    ASSERT_EQ(staging.size(), 1u);
+    const auto& image = staging[0];
+    std::string destination = first->host_port() + "/tagless";
+    std::string promoted = destination + "/" + image.repository;
+    fs::path promo = *work / "tagless";
+    write_promotion(promo, source->host_port() + "/staging-tagless", {destination},
+                    {{image.repository, image.digest, {}}});
+    auto run = hoist("cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                     " --thin-manifest-dir " + promo.string() + " --report " +
+                     (*work / "tagless.json").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "tagless.json");
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 1) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 1) << report["supply"].dump();
+    EXPECT_FALSE(manifest_at(promoted, image.tag).has_value()) << "promoted without its tag";
+
+    auto layers = read_signature_image(promoted, image.digest);
+    ASSERT_EQ(layers.size(), 1u);
+    EXPECT_EQ(layers[0].claims["critical"]["image"]["docker-manifest-digest"], image.digest);
+    auto attestations = referrers_of_type(referrers_index(promoted, image.digest), promotion_type);
+    ASSERT_EQ(attestations.size(), 1u);
+    auto bundle = read_bundle_referrer(promoted, image.digest, attestations[0]);
+    ASSERT_TRUE(bundle.statement.is_object());
+    EXPECT_FALSE(bundle.statement["predicate"].contains("tags")) << bundle.statement.dump();
+    EXPECT_EQ(bundle.statement["predicate"]["dstRef"], promoted) << bundle.statement.dump();
+    std::vector<pending_check> checks;
+    check_layer_signature(checks, layers[0], *work / "hoist.pub", "signature of " + promoted);
+    run_checks(checks);
+}
+
 TEST_F(CipSupply, ChildPromotedUnderItsOwnTagKeepsItsStagingSignature) {
     // A child of an index promoted under a tag of its own is a top-level digest too: its
     // staging signature is carried (kpromo copies the `.sig` of every group's digest), even

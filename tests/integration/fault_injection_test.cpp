@@ -415,7 +415,8 @@ TEST_F(FaultInjection, RegistryPingSurvivesA429) {
 
 // Every GET of the source is answered 429 with Retry-After twice before it goes through.
 // Blob downloads stream, so the session's retry loop does not carry them: they are asked
-// again in place, after the pause the registry asked for, and no edge has to start over.
+// again in place, after the pause the registry asked for (the proxy's log shows when each
+// request came), and no edge has to start over.
 TEST_F(FaultInjection, A429OnABlobDownloadIsAskedAgainAfterRetryAfter) {
     testkit::fault_options options;
     options.rate_limit = 1.0;
@@ -436,6 +437,24 @@ TEST_F(FaultInjection, A429OnABlobDownloadIsAskedAgainAfterRetryAfter) {
     EXPECT_GT(blob_faults, 0u) << describe(*proxy) << run.out;
     expect_done(run, report, *proxy, wanted.size());
     EXPECT_EQ(report["promote"]["edge_retries"], 0) << report["promote"].dump() << describe(*proxy);
+    // Retry-After: 1 asks for a second; the jittered backoff alone would be far shorter.
+    auto seen = proxy->request_log();
+    std::size_t waits = 0;
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        if (seen[i].fault != testkit::fault_kind::rate_limit) {
+            continue;
+        }
+        auto again = std::find_if(seen.begin() + static_cast<std::ptrdiff_t>(i) + 1, seen.end(),
+                                  [&](const testkit::seen_request& later) {
+                                      return later.method == seen[i].method &&
+                                             later.target == seen[i].target;
+                                  });
+        ASSERT_NE(again, seen.end()) << seen[i].target << " was not asked again";
+        EXPECT_GE(again->at - seen[i].at, std::chrono::milliseconds(990))
+            << seen[i].method << " " << seen[i].target << " asked again too soon";
+        ++waits;
+    }
+    EXPECT_GT(waits, 2u) << describe(*proxy);
     proxy->stop();
     expect_promoted("blob-429", wanted);
 }

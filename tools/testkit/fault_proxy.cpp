@@ -289,6 +289,7 @@ struct fault_proxy::impl {
     mutable std::mutex log_mutex;
     std::deque<std::string> log;      // guarded by log_mutex
     std::deque<std::string> traffic;  // guarded by log_mutex
+    std::deque<seen_request> seen;    // guarded by log_mutex
     std::size_t accepted = 0;         // the io thread's alone
 
     // The io thread's alone.
@@ -464,6 +465,13 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req) 
     const fault_kind kind = decide(method, target);
     if (kind != fault_kind::none) {
         note(kind, method, target);
+    }
+    {
+        std::lock_guard lock(log_mutex);
+        seen.push_back({std::chrono::steady_clock::now(), method, target, kind});
+        if (seen.size() > fault_log_limit) {
+            seen.pop_front();
+        }
     }
     switch (kind) {
         case fault_kind::rate_limit: {
@@ -765,6 +773,11 @@ std::vector<std::string> fault_proxy::fault_log() const {
 std::vector<std::string> fault_proxy::traffic_log() const {
     std::lock_guard lock(impl_->log_mutex);
     return {impl_->traffic.begin(), impl_->traffic.end()};
+}
+
+std::vector<seen_request> fault_proxy::request_log() const {
+    std::lock_guard lock(impl_->log_mutex);
+    return {impl_->seen.begin(), impl_->seen.end()};
 }
 
 }  // namespace hoist::testkit

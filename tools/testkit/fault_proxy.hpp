@@ -85,6 +85,14 @@ struct fault_counts {
     std::string to_string() const;
 };
 
+/// One request as the proxy received it.
+struct seen_request {
+    std::chrono::steady_clock::time_point at;
+    std::string method;
+    std::string target;
+    fault_kind fault = fault_kind::none;  ///< what the proxy did to it
+};
+
 /// A plain-HTTP/1.1 server on 127.0.0.1 (a free port; keep-alive, Content-Length and
 /// chunked request bodies) that forwards every request to one upstream registry origin
 /// over hoist's own HTTP client (HTTP/2 over TLS, verified against a CA file), and
@@ -132,6 +140,9 @@ public:
     /// Per connection, in order: its first bytes and every response head written (the
     /// last 1000 events), to tell which connection got what when a client is confused.
     std::vector<std::string> traffic_log() const;
+    /// The last requests received (up to 1000), oldest first: when each came and what
+    /// the proxy did to it, to tell how long a client waited before asking again.
+    std::vector<seen_request> request_log() const;
 
     struct impl;
 
