@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     app.add_option("--unavailable", options.unavailable, "probability of a 503")
         ->check(probability);
     app.add_option("--reset-before", options.reset_before,
-                   "probability of a reset without forwarding")
+                   "probability of a reset on the request head, before its body is read")
         ->check(probability);
     app.add_option("--reset-after", options.reset_after,
                    "probability of a reset after the registry answered")

@@ -2,6 +2,7 @@
 #include "engine/promote/promote.hpp"
 
 #include "engine/bounded.hpp"
+#include "engine/promote/blob_fanout.hpp"
 #include "net/registry/media_types.hpp"
 #include "net/registry/retry_policy.hpp"
 #include "net/wakeup.hpp"
@@ -91,7 +92,10 @@ struct image_job {
     bool needs_content = false;  ///< some destination lacks the digest itself
     image_graph graph;
     std::map<std::string, std::unique_ptr<cached_blob>> cache;
-    std::uint64_t cached_bytes = 0;
+    /// Blobs too large to cache, one download each shared by the destination registries.
+    std::map<std::string, std::shared_ptr<blob_fanout>> fanouts;
+    std::uint64_t cached_bytes = 0;  ///< held against blob_cache_bytes: caches and windows
+    std::set<std::string> destination_registries;
 };
 
 /// Hands a blob to an upload from memory, in pieces.
@@ -156,10 +160,20 @@ public:
     // parameters, not capturing lambdas (g++ 12 miscompiles those).
     static asio::awaitable<void> promote_image(promoter* self, std::size_t index) {
         image_job& job = *self->jobs_[index];
+        // Reading the manifests is retried as an edge is: their edges all wait for it.
+        int attempts = std::max(1, self->options_.edge_attempts);
         auto graph = co_await self->fetch_graph(job);
+        for (int attempt = 1; attempt < attempts && !graph && net::is_transient(graph.error()) &&
+                              !self->until_.expired();
+             ++attempt) {
+            auto delay = graph.error().retry_after.value_or(reg::retry_delay(attempt, {}));
+            co_await reg::sleep_for(delay, self->until_);
+            graph = co_await self->fetch_graph(job);
+        }
         if (!graph) {
             for (std::size_t edge : job.edges) {
                 self->fail_edge(edge, graph.error().message());
+                self->note_edge_done(true);
             }
             co_return;
         }
@@ -169,6 +183,7 @@ public:
         });
         self->cache_used_ -= job.cached_bytes;
         job.cache.clear();
+        job.fanouts.clear();
         job.graph = {};
     }
 
@@ -221,6 +236,8 @@ private:
             }
             image_job& job = *jobs_[it->second];
             job.edges.push_back(i);
+            const auto& destination = edges_.destination_path(edge);
+            job.destination_registries.insert(destination.substr(0, destination.find('/')));
             job.needs_content = job.needs_content || !decision.digest_present;
         }
     }
@@ -429,6 +446,12 @@ private:
                                                    const reg::repository_ref& destination,
                                                    const reg::descriptor& blob,
                                                    std::optional<std::string> mount_from) {
+        // Announced before the HEAD and the upload's POST, so that the shared download
+        // keeps its first pieces until this upload gets there.
+        std::optional<blob_fanout::expectation> shared;
+        if (auto fanout = !mount_from ? fanout_for(job, blob) : nullptr) {
+            shared.emplace(std::move(fanout));
+        }
         if (!mount_from && static_cast<std::uint64_t>(blob.size) >= options_.head_before_upload) {
             auto present = co_await client_.head_blob(destination, blob.digest, until_);
             if (!present) {
@@ -439,7 +462,7 @@ private:
                 co_return result<void>{};
             }
         }
-        deferred_source source(*this, job, blob);
+        deferred_source source(*this, job, blob, shared ? &*shared : nullptr);
         auto pushed = co_await client_.push_blob(destination, blob.digest, blob.size, source,
                                                  until_, mount_from);
         if (!pushed) {
@@ -459,12 +482,16 @@ private:
 
     /// The bytes of a blob for one push, got when the push first asks for them: from memory
     /// when cached_bytes keeps the blob for the image's destinations, else streamed from the
-    /// source. A push that mounts the blob, or finds it there, never asks: the source is not
-    /// read for it (in a fan-out, the images after the first mount their shared layers).
+    /// source, through the download shared with the image's other destination registries
+    /// when there is one. A push that mounts the blob, or finds it there, never asks: the
+    /// source is not read for it (in a fan-out, the images after the first mount their
+    /// shared layers).
     class deferred_source final : public reg::blob_source {
     public:
-        deferred_source(promoter& owner, image_job& job, const reg::descriptor& blob)
-            : owner_(owner), job_(job), blob_(blob) {}
+        // lifetime: `shared` (if set) outlives the source.
+        deferred_source(promoter& owner, image_job& job, const reg::descriptor& blob,
+                        blob_fanout::expectation* shared)
+            : owner_(owner), job_(job), blob_(blob), shared_(shared) {}
 
         asio::awaitable<result<std::string>> next(net::deadline until) override {
             if (!inner_) {
@@ -474,6 +501,8 @@ private:
                 }
                 if (*cached) {
                     inner_ = std::make_unique<shared_bytes_source>(*cached);
+                } else if (auto joined = shared_ ? shared_->join() : nullptr) {
+                    inner_ = std::move(joined);
                 } else {
                     inner_ = std::make_unique<reg::deferred_blob_download>(
                         owner_.client_, job_.source, blob_.digest, blob_.size,
@@ -493,6 +522,7 @@ private:
         promoter& owner_;
         image_job& job_;
         const reg::descriptor& blob_;
+        blob_fanout::expectation* shared_;
         std::unique_ptr<reg::blob_source> inner_;
     };
 
@@ -529,6 +559,33 @@ private:
             co_return read.error();
         }
         co_return cell->bytes;
+    }
+
+    /// The one download of `blob` that feeds every destination registry of the image, or
+    /// null when the blob is kept whole in memory instead, when the image has one
+    /// destination registry, or when there is no memory for the download's window (the
+    /// upload then reads the source on its own).
+    std::shared_ptr<blob_fanout> fanout_for(image_job& job, const reg::descriptor& blob) {
+        if (job.destination_registries.size() < 2 ||
+            static_cast<std::uint64_t>(blob.size) <= options_.cached_blob_limit) {
+            return nullptr;
+        }
+        auto& fanout = job.fanouts[blob.digest];
+        if (!fanout) {
+            if (cache_used_ + options_.fanout_window > options_.blob_cache_bytes) {
+                job.fanouts.erase(blob.digest);
+                return nullptr;
+            }
+            cache_used_ += options_.fanout_window;
+            job.cached_bytes += options_.fanout_window;
+        }
+        if (!fanout || fanout->failed()) {
+            // The first upload to ask, or a retry after the shared download failed.
+            fanout = std::make_shared<blob_fanout>(
+                client_, job.source, blob.digest, blob.size, options_.fanout_window,
+                options_.fanout_join_grace, &result_.counts.source_bytes_read);
+        }
+        return fanout;
     }
 
     asio::awaitable<result<std::shared_ptr<const std::string>>> read_blob(

@@ -2,7 +2,8 @@
 /// The Promote phase: copies every edge the plan marked "promote", digest for digest.
 ///
 /// Work is grouped by source image (repository@digest): its manifests are read once and
-/// its small blobs are held in memory once, then fanned out to every destination. Per
+/// its small blobs are held in memory once, then fanned out to every destination; a large
+/// blob is read once too, streamed to every destination registry at once. Per
 /// destination the order is blobs, child manifests, the top manifest by digest or by its
 /// first tag, then the other tags — so a tag never names something incomplete, and a
 /// run killed at any point leaves nothing dangling. A blob is uploaded once per
@@ -15,6 +16,7 @@
 #include "net/deadline.hpp"
 #include "net/registry/registry_client.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -36,9 +38,16 @@ struct promote_options {
     /// Blob transfers (uploads, mounts, HEADs) in flight at once, over all images.
     std::size_t parallel_blobs = 64;
     /// Source blobs up to this size are read once and kept in memory while their image
-    /// is fanned out; larger ones stream from the source to each destination registry.
+    /// is fanned out; larger ones stream from one download to every destination registry
+    /// that starts its upload within the download's first window (see blob_fanout.hpp).
     std::uint64_t cached_blob_limit = 16u << 20;
-    /// Bytes of source blobs held in memory at once, over all images.
+    /// How far a shared download may run ahead of its slowest upload.
+    std::uint64_t fanout_window = 8u << 20;
+    /// How long a shared download, its window full, keeps its first pieces for uploads
+    /// still on their way (looking for the blob, opening their session).
+    std::chrono::milliseconds fanout_join_grace{2000};
+    /// Bytes of source blobs held in memory at once, over all images (cached blobs and
+    /// shared downloads' windows).
     std::uint64_t blob_cache_bytes = 256u << 20;
     /// Blobs at least this large are looked for (HEAD) before an upload; smaller ones
     /// are uploaded directly, which costs the registry about what the HEAD would.

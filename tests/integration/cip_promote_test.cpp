@@ -116,6 +116,33 @@ protected:
             });
     }
 
+    /// `repositories` single-layer images whose layer is `layer_size` bytes, pushed under
+    /// `<source>/<path>`.
+    static std::vector<testkit::staging_image> push_large_images(const std::string& path,
+                                                                 std::size_t repositories,
+                                                                 std::size_t layer_size,
+                                                                 std::uint64_t seed) {
+        testkit::staging_set_spec large;
+        large.repositories = repositories;
+        large.tags = 1;
+        large.index_every = 0;
+        large.layers = 1;
+        large.layer_size = layer_size;
+        large.seed = seed;
+        testsupport::client_setup setup;
+        setup.ca_files = {source->ca_file().string()};
+        auto pushed = testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
+            setup, [&large, &path](reg::registry_client& client) {
+                return testkit::push_staging_set(client, source->host_port() + "/" + path, large, 2,
+                                                 net::deadline::from_now(std::chrono::seconds(60)));
+            });
+        if (!pushed) {
+            ADD_FAILURE() << "push " << path << ": " << pushed.error().message();
+            return {};
+        }
+        return std::move(*pushed);
+    }
+
     /// Promotes the one image `name:tag`, whose manifest is `body`, from
     /// `<source>/staging-<set>` to `<first>/<set>-prod` with `cip`, checks that it arrived
     /// byte for byte, and returns the run's report (null when the run failed).
@@ -286,24 +313,12 @@ TEST_F(CipPromote, RefusedPlansWriteNothing) {
 // With one place in the budget for everything, the upload must not queue for a place its
 // own download holds (it did, and the run hung until its deadline).
 TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
-    testkit::staging_set_spec big;
-    big.repositories = 2;
-    big.tags = 1;
-    big.index_every = 0;
-    big.layers = 1;
-    big.layer_size = 12u << 20;  // above the 8 MiB of a single PUT: PATCHes fed by a GET
-    big.seed = 6;
-    testsupport::client_setup setup;
-    setup.ca_files = {source->ca_file().string()};
-    auto pushed = testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
-        setup, [&big](reg::registry_client& client) {
-            return testkit::push_staging_set(client, source->host_port() + "/staging-big", big, 2,
-                                             net::deadline::from_now(std::chrono::seconds(60)));
-        });
-    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    // Above the 8 MiB of a single PUT: PATCHes fed by a GET.
+    auto pushed = push_large_images("staging-big", 2, 12u << 20, 6);
+    ASSERT_EQ(pushed.size(), 2u);
     testkit::write_thin_manifests(*work / "big", "staging-big",
                                   source->host_port() + "/staging-big",
-                                  {first->host_port() + "/big"}, *pushed);
+                                  {first->host_port() + "/big"}, pushed);
 
     auto report_path = *work / "big.json";
     auto run = hoist(
@@ -315,11 +330,58 @@ TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
     auto report = read_report(report_path);
     EXPECT_EQ(report["promote"]["edges_promoted"], 2) << report["promote"].dump();
     std::string ca = first->ca_file().string();
-    for (const auto& image : *pushed) {
+    for (const auto& image : pushed) {
         std::string name = image.repository + ":" + image.tag;
         EXPECT_EQ(testsupport::skopeo_raw(first->host_port(), ca, "big/" + name),
                   testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
                                           "staging-big/" + name));
+    }
+}
+
+// A layer too large to keep in memory (above 16 MiB), promoted into two registries: one
+// download feeds both uploads at once, so the source serves it once. Each upload still
+// verifies what it sends; the manifests arrive byte for byte.
+TEST_F(CipPromote, ALargeBlobIsReadOnceForEveryDestinationRegistry) {
+    auto pushed = push_large_images("staging-fanout", 1, 24u << 20, 8);
+    ASSERT_EQ(pushed.size(), 1u);
+    testkit::write_thin_manifests(
+        *work / "fanout", "staging-fanout", source->host_port() + "/staging-fanout",
+        {first->host_port() + "/fanout", second->host_port() + "/fanout"}, pushed);
+    auto source_before = testsupport::settled_log(*source).size();
+    auto report_path = *work / "fanout.json";
+    auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                         (*work / "fanout").string() + " --report " + report_path.string(),
+                     60);
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(report_path);
+    EXPECT_EQ(report["promote"]["edges_promoted"], 2) << report["promote"].dump();
+    // Two layers of 24 MiB (its own and the base layer) and a config, each read once.
+    EXPECT_LT(report["promote"]["source_bytes_read"].get<std::uint64_t>(), 49u << 20)
+        << report["promote"].dump();
+
+    std::map<std::string, int> blob_reads;
+    auto log = testsupport::settled_log(*source);
+    for (std::size_t i = source_before; i < log.size(); ++i) {
+        auto at = log[i].find("/blobs/sha256:");
+        if (log[i].find("\"GET /v2/staging-fanout/") != std::string::npos &&
+            at != std::string::npos) {
+            ++blob_reads[log[i].substr(at + 7, 71)];
+        }
+    }
+    EXPECT_EQ(blob_reads.size(), 3u);
+    for (const auto& [digest, reads] : blob_reads) {
+        EXPECT_EQ(reads, 1) << digest;
+    }
+    EXPECT_EQ(report["promote"]["blobs_uploaded"], 2 * blob_reads.size())
+        << report["promote"].dump();
+    const auto& image = pushed[0];
+    std::string name = image.repository + ":" + image.tag;
+    auto expected = testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
+                                            "staging-fanout/" + name);
+    for (const auto* destination : {first, second}) {
+        EXPECT_EQ(testsupport::skopeo_raw(destination->host_port(), destination->ca_file().string(),
+                                          "fanout/" + name),
+                  expected);
     }
 }
 

@@ -392,6 +392,55 @@ TEST_F(FaultInjection, RerunThroughFaultsWritesNothing) {
     EXPECT_EQ(count_lines(after, "\"DELETE "), count_lines(before, "\"DELETE "));
 }
 
+// A large layer streams from one download into two destination registries at once. One
+// of them drops the connection of the first chunk it is sent: that upload leaves the shared
+// download, which goes on feeding the other; the failed edge is run again, reading the
+// source on its own, and both destinations end complete.
+TEST_F(FaultInjection, AFailingUploadDoesNotStopTheOthersSharingItsDownload) {
+    testkit::staging_set_spec large;
+    large.repositories = 1;
+    large.tags = 1;
+    large.layers = 1;
+    large.layer_size = 20u << 20;  // above the 16 MiB kept whole: a shared download
+    large.seed = 23;
+    testsupport::client_setup setup;
+    setup.ca_files = {source->ca_file().string()};
+    auto pushed = testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
+        setup, [&large](reg::registry_client& client) {
+            return testkit::push_staging_set(client, source->host_port() + "/staging-large", large,
+                                             2, net::deadline::from_now(std::chrono::seconds(60)));
+        });
+    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    testkit::fault_options options;
+    options.reset_before = 1.0;
+    options.methods = {"PATCH"};
+    options.max_faults = 1;
+    auto proxy = start_proxy(*destination, options);
+    fs::path promo = *work / "shared-download";
+    testkit::write_thin_manifests(
+        promo, "staging", source->host_port() + "/staging-large",
+        {proxy->host_port() + "/shared-faulty", destination->host_port() + "/shared-direct"},
+        *pushed);
+    auto report_path = *work / "shared-download.json";
+    auto run = promote(promo, report_path);
+    auto report = read_report(report_path);
+    EXPECT_EQ(proxy->injected(testkit::fault_kind::reset_before), 1u) << describe(*proxy);
+    expect_done(run, report, *proxy, 2);
+    // Only the edge whose upload failed is run again: the other's upload went on.
+    EXPECT_EQ(report["promote"]["edge_retries"], 1) << report["promote"].dump();
+    proxy->stop();
+    const auto& image = pushed->front();
+    std::string name = image.repository + ":" + image.tag;
+    auto expected = testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
+                                            "staging-large/" + name);
+    for (const std::string path : {"shared-faulty", "shared-direct"}) {
+        EXPECT_TRUE(testsupport::skopeo_raw(destination->host_port(),
+                                            destination->ca_file().string(),
+                                            path + "/" + name) == expected)
+            << path << "/" << name << " differs from the source";
+    }
+}
+
 // The first request hoist sends to a registry, GET /v2/, answered 429 once: a registry
 // that is busy for a moment must not fail the whole run.
 TEST_F(FaultInjection, RegistryPingSurvivesA429) {

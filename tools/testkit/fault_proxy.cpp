@@ -262,6 +262,8 @@ struct fault_proxy::impl {
         : options(std::move(opts)), upstream(std::move(where)), random(options.seed) {}
 
     fault_kind decide(const std::string& method, const std::string& target);
+    /// Counts and logs a request whose head just came, and decides its fault.
+    fault_kind receive(const std::string& method, const std::string& target);
     void note(fault_kind kind, const std::string& method, const std::string& target);
     void trace(const session* s, std::string event);
     std::string rewrite_location(std::string_view value) const;
@@ -271,7 +273,7 @@ struct fault_proxy::impl {
     asio::awaitable<void> serve(std::shared_ptr<session> s);
     asio::awaitable<void> serve_requests(session* s);
     // lifetime: `req` belongs to the caller's frame, which awaits the call.
-    asio::awaitable<bool> handle(session* s, const request* req);
+    asio::awaitable<bool> handle(session* s, const request* req, fault_kind kind);
     asio::awaitable<net::result<net::http_response>> forward(const request* req);
     asio::awaitable<bool> write(session* s, std::string text);
     asio::awaitable<void> shutdown(std::shared_ptr<std::promise<void>> done);
@@ -456,23 +458,25 @@ asio::awaitable<net::result<net::http_response>> fault_proxy::impl::forward(cons
     co_return response;
 }
 
-asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req) {
+fault_kind fault_proxy::impl::receive(const std::string& method, const std::string& target) {
     requests.fetch_add(1);
-    const std::string method(req->method_string());
-    const std::string target(req->target());
-    const bool head_request = method == "HEAD";
-    const bool keep_alive = req->keep_alive() && !stopping;
     const fault_kind kind = decide(method, target);
     if (kind != fault_kind::none) {
         note(kind, method, target);
     }
-    {
-        std::lock_guard lock(log_mutex);
-        seen.push_back({std::chrono::steady_clock::now(), method, target, kind});
-        if (seen.size() > fault_log_limit) {
-            seen.pop_front();
-        }
+    std::lock_guard lock(log_mutex);
+    seen.push_back({std::chrono::steady_clock::now(), method, target, kind});
+    if (seen.size() > fault_log_limit) {
+        seen.pop_front();
     }
+    return kind;
+}
+
+asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, fault_kind kind) {
+    const std::string method(req->method_string());
+    const std::string target(req->target());
+    const bool head_request = method == "HEAD";
+    const bool keep_alive = req->keep_alive() && !stopping;
     switch (kind) {
         case fault_kind::rate_limit: {
             auto answer = error_response(429, "TOOMANYREQUESTS",
@@ -489,7 +493,7 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req) 
             bool written = co_await write(s, std::move(text));
             co_return written&& keep_alive;
         }
-        case fault_kind::reset_before:
+        case fault_kind::reset_before:  // done on the head already; never comes here
             reset(s);
             co_return false;
         case fault_kind::reset_after: {
@@ -578,6 +582,14 @@ asio::awaitable<void> fault_proxy::impl::serve_requests(session* s) {
             }
             co_return;
         }
+        // Decided on the head: a reset comes before the body is read, as a client streaming
+        // a large body meets it, while still sending.
+        const fault_kind kind =
+            receive(std::string(parser.get().method_string()), std::string(parser.get().target()));
+        if (kind == fault_kind::reset_before) {
+            reset(s);
+            co_return;
+        }
         if (boost::beast::iequals(parser.get()[http::field::expect], "100-continue")) {
             std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
             bool written = co_await write(s, std::move(interim));
@@ -600,7 +612,7 @@ asio::awaitable<void> fault_proxy::impl::serve_requests(session* s) {
             }
         }
         request req = parser.release();
-        bool keep_going = co_await handle(s, &req);
+        bool keep_going = co_await handle(s, &req, kind);
         if (!keep_going) {
             co_return;
         }

@@ -22,7 +22,7 @@ enum class fault_kind {
     none,          ///< forwarded and answered faithfully
     rate_limit,    ///< 429 with `Retry-After: 1` and an OCI error body; not forwarded
     unavailable,   ///< 503 with an OCI error body; not forwarded
-    reset_before,  ///< connection reset without forwarding or answering
+    reset_before,  ///< connection reset on the request's head, before its body is read
     reset_after,   ///< forwarded, then the connection reset instead of the answer
     stall,         ///< not forwarded; the connection stays silent, then closes
 };
