@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
     app.add_option("--max-faults", options.max_faults, "faults in all, then forward faithfully");
     app.add_flag("--referrers-api", options.referrers_api,
                  "serve the OCI referrers API for manifests pushed through the proxy");
+    app.add_option("--referrers-page-size", options.referrers_page_size,
+                   "referrers per answer of that API, the rest behind Link: rel=next (0: all)");
     app.add_option("--max-consecutive", options.max_consecutive,
                    "faults in a row for the same request")
         ->check(CLI::NonNegativeNumber)

@@ -10,7 +10,7 @@ namespace reg = net::registry;
 class blob_fanout::reader final : public reg::blob_source {
 public:
     explicit reader(std::shared_ptr<blob_fanout> owner) : owner_(std::move(owner)) {
-        owner_->readers_.insert(&position_);
+        owner_->readers_.insert(&state_);
     }
     ~reader() override { abandon(); }
     reader(const reader&) = delete;
@@ -20,7 +20,7 @@ public:
         if (left_) {
             co_return net::fail(net::errc::cancelled, "blob " + owner_->digest_ + ": given up");
         }
-        auto piece = co_await owner_->next_for(position_, until);
+        auto piece = co_await owner_->next_for(state_, until);
         if (!piece || piece->empty()) {
             abandon();  // done with the blob, or it failed: hold nobody back
         }
@@ -30,13 +30,13 @@ public:
     void abandon() override {
         if (!left_) {
             left_ = true;
-            owner_->leave(&position_);
+            owner_->leave(&state_);
         }
     }
 
 private:
     std::shared_ptr<blob_fanout> owner_;
-    std::size_t position_ = 0;  ///< the index of the next piece to hand out
+    reader_state state_;
     bool left_ = false;
 };
 
@@ -57,14 +57,20 @@ void blob_fanout::expectation::withdraw() {
     if (counted_) {
         counted_ = false;
         --owner_->expected_;
-        owner_->give_up_if_unread();
+        owner_->release_if_done();
         owner_->changed_.notify_all();
     }
 }
 
 std::unique_ptr<reg::blob_source> blob_fanout::expectation::join() {
     std::unique_ptr<reg::blob_source> joined;
-    if (owner_->open()) {
+    auto& owner = *owner_;
+    if (owner.open() && !owner.reserved_ &&
+        owner.memory_.used + owner.limits_.window <= owner.memory_.limit) {
+        owner.memory_.used += owner.limits_.window;
+        owner.reserved_ = true;
+    }
+    if (owner.open() && owner.reserved_) {
         joined = std::make_unique<reader>(owner_);
     }
     withdraw();
@@ -72,54 +78,76 @@ std::unique_ptr<reg::blob_source> blob_fanout::expectation::join() {
 }
 
 blob_fanout::blob_fanout(reg::registry_client& client, reg::repository_ref source,
-                         std::string digest, std::int64_t size, std::uint64_t window,
-                         std::chrono::milliseconds join_grace, std::uint64_t* bytes_read)
+                         std::string digest, std::int64_t size, fanout_limits limits,
+                         memory_budget& memory, std::uint64_t* bytes_read)
     : digest_(digest),
-      window_(std::max<std::uint64_t>(window, 1)),
-      join_grace_(join_grace),
+      limits_(limits),
+      memory_(memory),
       download_(std::make_unique<reg::deferred_blob_download>(
-          client, std::move(source), std::move(digest), size, bytes_read)) {}
+          client, std::move(source), std::move(digest), size, bytes_read)) {
+    limits_.window = std::max<std::uint64_t>(limits_.window, 1);
+}
 
-asio::awaitable<net::result<std::string>> blob_fanout::next_for(std::size_t& position,
+blob_fanout::~blob_fanout() {
+    if (reserved_ && !released_) {
+        memory_.used -= limits_.window;
+    }
+}
+
+asio::awaitable<net::result<std::string>> blob_fanout::next_for(reader_state& state,
                                                                 net::deadline until) {
     for (;;) {
-        if (position < first_piece_ + pieces_.size()) {
-            // A copy: the others still need the piece.
-            std::string piece = pieces_[position - first_piece_];
-            ++position;
-            changed_.notify_all();  // the reader fetching may have waited for this one
-            co_return piece;
+        if (state.evicted) {
+            co_return net::fail(net::errc::timeout, "blob " + digest_ +
+                                                        ": this upload kept the others sharing its "
+                                                        "download waiting too long");
         }
         if (error_) {
             co_return *error_;
+        }
+        if (state.position < first_piece_ + pieces_.size()) {
+            // A copy: the others still need the piece.
+            std::string piece = pieces_[state.position - first_piece_];
+            ++state.position;
+            changed_.notify_all();  // the reader fetching may have waited for this one
+            co_return piece;
         }
         if (ended_) {
             co_return std::string();
         }
         bool keep_for_joiners = expected_ > 0 && !closed_;
-        if (!fetching_ && (buffered_ < window_ || (!keep_for_joiners && trim()))) {
+        bool room = buffered_ < limits_.window ||
+                    (!keep_for_joiners && trim() && buffered_ < limits_.window);
+        if (!fetching_ && room) {
             if (auto fetched = co_await fetch(until); !fetched) {
                 co_return fetched.error();
             }
             continue;
         }
-        // Another reader is fetching, the slowest has not taken the oldest piece yet, or an
-        // upload still on its way may want the first pieces.
+        // Another reader is fetching (its download has a stall bound of its own), or the
+        // window is full: kept for an upload on its way, or held by the slowest reader.
+        enum class bound { caller, grace, stall } why = bound::caller;
         auto wait_until = until;
-        if (!fetching_ && keep_for_joiners) {
-            if (!grace_end_) {
-                grace_end_ = net::deadline::from_now(join_grace_);
+        if (!fetching_) {
+            if (keep_for_joiners && !grace_end_) {
+                grace_end_ = net::deadline::from_now(limits_.join_grace);
             }
-            if (grace_end_->when() < until.when()) {
-                wait_until = *grace_end_;
+            auto limit = keep_for_joiners ? *grace_end_ : net::deadline::from_now(limits_.stall);
+            if (limit.when() < until.when()) {
+                wait_until = limit;
+                why = keep_for_joiners ? bound::grace : bound::stall;
             }
         }
         auto status = co_await changed_.wait(wait_until);
         if (status == net::wait_status::notified) {
             continue;
         }
-        if (grace_end_ && grace_end_->expired()) {
+        if (status == net::wait_status::expired && why == bound::grace) {
             closed_ = true;  // the late ones read on their own
+            continue;
+        }
+        if (status == net::wait_status::expired && why == bound::stall) {
+            evict_slowest();
             continue;
         }
         co_return net::fail(net::errc::timeout,
@@ -134,6 +162,13 @@ asio::awaitable<net::result<void>> blob_fanout::fetch(net::deadline until) {
     if (!piece) {
         error_ = piece.error();
         download_->abandon();
+        // Every reader fails now: the pieces and the window go at once.
+        pieces_.clear();
+        buffered_ = 0;
+        if (reserved_ && !released_) {
+            memory_.used -= limits_.window;
+        }
+        released_ = true;
     } else if (piece->empty()) {
         ended_ = true;
     } else {
@@ -149,8 +184,8 @@ asio::awaitable<net::result<void>> blob_fanout::fetch(net::deadline until) {
 
 bool blob_fanout::trim() {
     std::size_t slowest = first_piece_ + pieces_.size();
-    for (const std::size_t* position : readers_) {
-        slowest = std::min(slowest, *position);
+    for (const reader_state* state : readers_) {
+        slowest = std::min(slowest, state->position);
     }
     bool trimmed = false;
     while (first_piece_ < slowest && !pieces_.empty()) {
@@ -162,19 +197,41 @@ bool blob_fanout::trim() {
     return trimmed;
 }
 
-void blob_fanout::leave(std::size_t* position) {
-    readers_.erase(position);
-    give_up_if_unread();
+void blob_fanout::evict_slowest() {
+    std::size_t slowest = first_piece_ + pieces_.size();
+    for (const reader_state* state : readers_) {
+        slowest = std::min(slowest, state->position);
+    }
+    for (auto it = readers_.begin(); it != readers_.end();) {
+        if ((*it)->position == slowest) {
+            (*it)->evicted = true;
+            it = readers_.erase(it);
+        } else {
+            ++it;
+        }
+    }
     changed_.notify_all();
 }
 
-void blob_fanout::give_up_if_unread() {
-    if (readers_.empty() && expected_ == 0 && first_piece_ + pieces_.size() > 0 && !ended_ &&
-        !error_) {
-        // Nobody reads on: end the download, whose place in the budget others need.
+void blob_fanout::leave(reader_state* state) {
+    readers_.erase(state);
+    release_if_done();
+    changed_.notify_all();
+}
+
+void blob_fanout::release_if_done() {
+    if (!readers_.empty() || expected_ != 0 || released_ || !reserved_) {
+        return;
+    }
+    if (!ended_ && !error_) {
+        // A download begun that nobody reads on: end it, its place in the budget is needed.
         download_->abandon();
         error_ = net::fail(net::errc::cancelled, "blob " + digest_ + ": every upload gave up");
     }
+    pieces_.clear();
+    buffered_ = 0;
+    memory_.used -= limits_.window;
+    released_ = true;
 }
 
 }  // namespace hoist::engine

@@ -94,7 +94,8 @@ struct image_job {
     std::map<std::string, std::unique_ptr<cached_blob>> cache;
     /// Blobs too large to cache, one download each shared by the destination registries.
     std::map<std::string, std::shared_ptr<blob_fanout>> fanouts;
-    std::uint64_t cached_bytes = 0;  ///< held against blob_cache_bytes: caches and windows
+    std::uint64_t cached_bytes = 0;  ///< of blobs held whole, against blob_cache_bytes
+    /// Destination registries that lack the digest, so need its content.
     std::set<std::string> destination_registries;
 };
 
@@ -134,6 +135,7 @@ public:
           until_(until),
           slots_(std::max<std::size_t>(options.parallel_blobs, 1)) {
         result_.edges.resize(edges_.edges.size());
+        memory_.limit = options.blob_cache_bytes;
     }
 
     asio::awaitable<promote_result> run() {
@@ -181,7 +183,7 @@ public:
         co_await for_each_bounded(job.edges.size(), job.edges.size(), [self, &job](std::size_t i) {
             return promote_edge(self, &job, job.edges[i]);
         });
-        self->cache_used_ -= job.cached_bytes;
+        self->memory_.used -= job.cached_bytes;
         job.cache.clear();
         job.fanouts.clear();
         job.graph = {};
@@ -236,8 +238,10 @@ private:
             }
             image_job& job = *jobs_[it->second];
             job.edges.push_back(i);
-            const auto& destination = edges_.destination_path(edge);
-            job.destination_registries.insert(destination.substr(0, destination.find('/')));
+            if (!decision.digest_present) {
+                const auto& destination = edges_.destination_path(edge);
+                job.destination_registries.insert(destination.substr(0, destination.find('/')));
+            }
             job.needs_content = job.needs_content || !decision.digest_present;
         }
     }
@@ -533,13 +537,13 @@ private:
         auto size = static_cast<std::uint64_t>(blob.size);
         auto& cell = job.cache[blob.digest];
         if (!cell) {
-            if (size > options_.cached_blob_limit ||
-                cache_used_ + size > options_.blob_cache_bytes || job.edges.size() < 2) {
+            if (size > options_.cached_blob_limit || memory_.used + size > memory_.limit ||
+                job.edges.size() < 2) {
                 job.cache.erase(blob.digest);
                 co_return std::shared_ptr<const std::string>();
             }
             cell = std::make_unique<cached_blob>();
-            cache_used_ += size;
+            memory_.used += size;
             job.cached_bytes += size;
         }
         bool idle = co_await cell->once.wait_idle(until_);
@@ -561,29 +565,22 @@ private:
         co_return cell->bytes;
     }
 
-    /// The one download of `blob` that feeds every destination registry of the image, or
-    /// null when the blob is kept whole in memory instead, when the image has one
-    /// destination registry, or when there is no memory for the download's window (the
-    /// upload then reads the source on its own).
+    /// The one download of `blob` that feeds every destination registry of the image
+    /// needing it, or null when the blob is kept whole in memory instead or only one
+    /// registry needs it.
     std::shared_ptr<blob_fanout> fanout_for(image_job& job, const reg::descriptor& blob) {
         if (job.destination_registries.size() < 2 ||
             static_cast<std::uint64_t>(blob.size) <= options_.cached_blob_limit) {
             return nullptr;
         }
         auto& fanout = job.fanouts[blob.digest];
-        if (!fanout) {
-            if (cache_used_ + options_.fanout_window > options_.blob_cache_bytes) {
-                job.fanouts.erase(blob.digest);
-                return nullptr;
-            }
-            cache_used_ += options_.fanout_window;
-            job.cached_bytes += options_.fanout_window;
-        }
         if (!fanout || fanout->failed()) {
             // The first upload to ask, or a retry after the shared download failed.
-            fanout = std::make_shared<blob_fanout>(
-                client_, job.source, blob.digest, blob.size, options_.fanout_window,
-                options_.fanout_join_grace, &result_.counts.source_bytes_read);
+            fanout_limits limits{options_.fanout_window, options_.fanout_join_grace,
+                                 options_.fanout_stall};
+            fanout =
+                std::make_shared<blob_fanout>(client_, job.source, blob.digest, blob.size, limits,
+                                              memory_, &result_.counts.source_bytes_read);
         }
         return fanout;
     }
@@ -620,7 +617,7 @@ private:
     std::vector<std::unique_ptr<image_job>> jobs_;
     std::map<std::string, std::unique_ptr<once_cell>> in_repository_;
     std::map<std::string, std::unique_ptr<blob_home>> homes_;
-    std::uint64_t cache_used_ = 0;
+    memory_budget memory_;  ///< blobs held whole, and shared downloads' windows
 };
 
 }  // namespace

@@ -46,6 +46,9 @@ struct promote_options {
     /// How long a shared download, its window full, keeps its first pieces for uploads
     /// still on their way (looking for the blob, opening their session).
     std::chrono::milliseconds fanout_join_grace{2000};
+    /// How long the slowest upload may hold a full window before it is let go (it fails
+    /// transiently and its edge reads on its own), so no registry holds the others.
+    std::chrono::milliseconds fanout_stall{10'000};
     /// Bytes of source blobs held in memory at once, over all images (cached blobs and
     /// shared downloads' windows).
     std::uint64_t blob_cache_bytes = 256u << 20;

@@ -113,10 +113,7 @@ asio::awaitable<net::result<signature_verdict>> verify_signatures(
             continue;  // other attachments share the image at times; they sign nothing
         }
         auto annotation = layer.annotations.find(std::string(crypto::cosign_signature_annotation));
-        auto signature = annotation == layer.annotations.end()
-                             ? std::nullopt
-                             : crypto::base64_decode(annotation->second);
-        if (!signature) {
+        if (annotation == layer.annotations.end()) {
             verdict.rejected.push_back(layer.digest + ": no readable signature annotation");
             continue;
         }
@@ -124,31 +121,36 @@ asio::awaitable<net::result<signature_verdict>> verify_signatures(
         if (!payload) {
             co_return payload.error();
         }
-        auto claims = crypto::parse_simple_signing_payload(*payload);
-        if (!claims) {
-            verdict.rejected.push_back(layer.digest + ": payload refused (" +
-                                       claims.error().message() + ")");
-            continue;
-        }
-        if (claims->manifest_digest != digest) {
-            verdict.rejected.push_back(layer.digest + ": signs " + claims->manifest_digest +
-                                       ", not " + digest);
-            continue;
-        }
-        bool matched = false;
-        for (std::size_t i = 0; i < keys.size() && !matched; ++i) {
-            if (keys[i].verify_der(*payload, *signature)) {
-                verdict.verified.push_back(
-                    {claims->docker_reference, i, claims->optional, *payload});
-                matched = true;
-            }
-        }
-        if (!matched) {
-            verdict.rejected.push_back(layer.digest + ": signature of " + claims->docker_reference +
-                                       " by another key");
+        auto checked = check_signature_layer(*payload, annotation->second, digest, keys);
+        if (auto* verified = std::get_if<verified_signature>(&checked)) {
+            verdict.verified.push_back(std::move(*verified));
+        } else {
+            verdict.rejected.push_back(layer.digest + ": " + std::get<std::string>(checked));
         }
     }
     co_return verdict;
+}
+
+std::variant<verified_signature, std::string> check_signature_layer(
+    const std::string& payload, const std::optional<std::string>& signature_base64,
+    const std::string& digest, const std::vector<crypto::ec_public_key>& keys) {
+    auto signature = signature_base64 ? crypto::base64_decode(*signature_base64) : std::nullopt;
+    if (!signature) {
+        return "no readable signature annotation";
+    }
+    auto claims = crypto::parse_simple_signing_payload(payload);
+    if (!claims) {
+        return "payload refused (" + claims.error().message() + ")";
+    }
+    if (claims->manifest_digest != digest) {
+        return "signs " + claims->manifest_digest + ", not " + digest;
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i].verify_der(payload, *signature)) {
+            return verified_signature{claims->docker_reference, i, claims->optional, payload};
+        }
+    }
+    return "signature of " + claims->docker_reference + " by another key";
 }
 
 asio::awaitable<net::result<signing_outcome>> add_signature(

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace hoist::engine {
@@ -55,6 +56,14 @@ struct signature_verdict {
     /// Why layers did not verify, one line each (wrong key, other digest, bad payload).
     std::vector<std::string> rejected;
 };
+
+/// One simple-signing layer checked as containers/image checks it: the payload read
+/// strictly, its digest claim equal to `digest`, the signature (base64 DER, from the
+/// layer's annotation; nullopt when it has none) verifying with one of `keys`. The
+/// verified signature, or why not, in words for a report.
+std::variant<verified_signature, std::string> check_signature_layer(
+    const std::string& payload, const std::optional<std::string>& signature_base64,
+    const std::string& digest, const std::vector<crypto::ec_public_key>& keys);
 
 /// Every simple-signing layer of `digest`'s `.sig` image in `repo`, checked as
 /// containers/image checks them: payload read strictly, digest equal to `digest`, signature

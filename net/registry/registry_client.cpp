@@ -1054,9 +1054,13 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
     if (!artifact_type.empty()) {
         target += "?artifactType=" + artifact_type;
     }
-    int status = 404;
-    std::string body;
-    std::string content_type;
+    // A registry that ignores the filter (no OCI-Filters-Applied) lists them all.
+    auto of_type = [&](std::vector<descriptor> listed) {
+        std::erase_if(listed, [&](const descriptor& d) {
+            return !artifact_type.empty() && d.artifact_type != artifact_type;
+        });
+        return listed;
+    };
     std::shared_ptr<in_flight> probe;  // set when this call asks whether the API exists
     if (!without_referrers_api_.contains(repo.registry) &&
         !with_referrers_api_.contains(repo.registry)) {
@@ -1082,9 +1086,10 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
                            {scope_for(repo.repository, false)},
                            max_manifest_size};
         auto response = co_await session_.send(repo.registry, std::move(call), until);
+        bool no_api = response && (response->status == 404 || response->status == 400);
         if (response && response->status == 200) {
             with_referrers_api_.insert(repo.registry);
-        } else if (response && response->status == 404) {
+        } else if (no_api) {
             without_referrers_api_.insert(repo.registry);
         }
         if (probe) {
@@ -1096,46 +1101,84 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrers(
         if (!response) {
             co_return with_context(response.error(), what);
         }
-        status = response->status;
-        if (status == 200) {
-            body = std::move(response->body);
-            content_type =
-                std::string(response->header("content-type").value_or(media_type::oci_index));
-        } else if (status != 404) {
-            co_return status_failure(*response, what);
+        if (!no_api) {
+            if (response->status != 200) {
+                co_return status_failure(*response, what);
+            }
+            auto listed =
+                co_await referrer_pages(repo, std::move(*response), std::move(target), what, until);
+            if (!listed) {
+                co_return listed.error();
+            }
+            co_return of_type(std::move(*listed));
         }
     }
-    auto of_type = [&](std::vector<descriptor> listed) {
-        std::erase_if(listed, [&](const descriptor& d) {
-            return !artifact_type.empty() && d.artifact_type != artifact_type;
-        });
-        return listed;
-    };
-    if (status == 404) {
-        // No referrers API here: the fallback tag `sha256-<hex>` holds an index of them.
-        if (auto written = referrers_tags_written_.find(repo.to_string() + "@" + digest);
-            written != referrers_tags_written_.end()) {
-            co_return of_type(written->second);
-        }
-        if (tag_known_absent) {
+    // No referrers API here: the fallback tag `sha256-<hex>` holds an index of them.
+    if (auto written = referrers_tags_written_.find(repo.to_string() + "@" + digest);
+        written != referrers_tags_written_.end()) {
+        co_return of_type(written->second);
+    }
+    if (tag_known_absent) {
+        co_return std::vector<descriptor>();
+    }
+    auto index = co_await get_manifest(repo, digest_as_tag(digest), until);
+    if (!index) {
+        if (index.error().is(errc::not_found)) {
             co_return std::vector<descriptor>();
         }
-        std::string fallback_tag = digest_as_tag(digest);
-        auto index = co_await get_manifest(repo, fallback_tag, until);
-        if (!index) {
-            if (index.error().is(errc::not_found)) {
-                co_return std::vector<descriptor>();
-            }
-            co_return with_context(index.error(), what);
-        }
-        body = std::move(index->body);
-        content_type = index->media_type;
+        co_return with_context(index.error(), what);
     }
-    auto parsed = parse_manifest(body, media_type_essence(content_type));
+    auto parsed = parse_manifest(index->body, media_type_essence(index->media_type));
     if (!parsed) {
         co_return with_context(parsed.error(), what);
     }
     co_return of_type(std::move(parsed->manifests));
+}
+
+asio::awaitable<result<std::vector<descriptor>>> registry_client::referrer_pages(
+    const repository_ref& repo, http_response first, std::string first_target,
+    const std::string& what, deadline until) {
+    std::vector<descriptor> listed;
+    std::set<std::string> seen{std::move(first_target)};
+    http_response page = std::move(first);
+    for (;;) {
+        auto content_type = page.header("content-type").value_or(media_type::oci_index);
+        auto parsed = parse_manifest(page.body, media_type_essence(content_type));
+        if (!parsed) {
+            co_return with_context(parsed.error(), what);
+        }
+        std::move(parsed->manifests.begin(), parsed->manifests.end(), std::back_inserter(listed));
+        auto link = page.header("link");
+        if (!link) {
+            co_return listed;
+        }
+        auto next = next_link(*link);
+        if (!next) {
+            co_return with_context(next.error(), what);
+        }
+        if (!*next) {
+            co_return listed;
+        }
+        if (seen.size() >= options_.max_pages || !seen.insert(**next).second) {
+            co_return fail(errc::pagination_loop, what + ": Link chain repeats or exceeds " +
+                                                      std::to_string(options_.max_pages) +
+                                                      " pages at " + **next);
+        }
+        registry_call call{"GET",
+                           **next,
+                           {{"accept", std::string(media_type::oci_index)}},
+                           {},
+                           {scope_for(repo.repository, false)},
+                           max_manifest_size};
+        auto response = co_await session_.send(repo.registry, std::move(call), until);
+        if (!response) {
+            co_return with_context(response.error(), what);
+        }
+        if (response->status != 200) {
+            co_return status_failure(*response, what);
+        }
+        page = std::move(*response);
+    }
 }
 
 }  // namespace hoist::net::registry

@@ -221,9 +221,10 @@ public:
     asio::awaitable<result<tag_listing>> list_tags(repository_ref repo, deadline until);
     /// All repositories of a registry (_catalog), paginated like tags.
     asio::awaitable<result<std::vector<std::string>>> catalog(std::string registry, deadline until);
-    /// Manifests that refer to `digest` (OCI 1.1 referrers API), optionally of one
-    /// artifact type; falls back to the `sha256-<hex>` tag where the API is missing (a
-    /// 404, which the spec reserves for that, remembered per registry). The tag is not
+    /// Manifests that refer to `digest` (OCI 1.1 referrers API, every page its `Link`
+    /// headers lead to), optionally of one artifact type; falls back to the `sha256-<hex>`
+    /// tag where the API is missing (a 404, which the spec reserves for that, or a 400, as
+    /// go-containerregistry also takes it; remembered per registry). The tag is not
     /// read when `tag_known_absent` (the caller listed the repository's tags) or when this
     /// client wrote it last: what it wrote is what a read would return.
     asio::awaitable<result<std::vector<descriptor>>> referrers(repository_ref repo,
@@ -292,6 +293,13 @@ private:
                                                  std::string digest, std::int64_t size,
                                                  blob_source& source, deadline until);
     asio::awaitable<void> cancel_upload(repository_ref repo, std::string location);
+    /// The referrers listed by `first` (the API's answer to `first_target`) and by the
+    /// pages its Link headers lead to (bounded like tag pages).
+    asio::awaitable<result<std::vector<descriptor>>> referrer_pages(const repository_ref& repo,
+                                                                    http_response first,
+                                                                    std::string first_target,
+                                                                    const std::string& what,
+                                                                    deadline until);
     bool is_bulk(std::int64_t size) const {
         return options_.bulk_threshold != 0 && size >= 0 &&
                static_cast<std::uint64_t>(size) >= options_.bulk_threshold;

@@ -90,7 +90,8 @@ public:
     /// `beside_held`: the caller already holds a permit for the other half of one transfer
     /// (an upload fed by a running download), so this one is granted past the in-flight
     /// limits, paced by the rate only. Queueing there could deadlock: every place taken by
-    /// a transfer waiting for its second one. The overshoot is at most one per transfer.
+    /// a transfer waiting for its second one. The overshoot is at most one per upload fed
+    /// by a download (several, when one download feeds the uploads to several registries).
     asio::awaitable<result<permit>> acquire(const std::string& host, deadline until,
                                             bool beside_held = false);
 

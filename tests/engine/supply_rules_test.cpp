@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The offline rules of the supply-chain phases: who a destination is signed as, which
-// destination is canonical, and the provenance policy file.
+// destination is canonical, the provenance policy file, and how one `.sig` layer is
+// judged (on real cosign signatures from containers/image's test data).
+#include "crypto/sha256.hpp"
 #include "engine/supply/provenance_policy.hpp"
 #include "engine/supply/signatures.hpp"
 #include "engine/supply/supply_phases.hpp"
+
+#include "tests/crypto/sigstore_vectors.hpp"
 
 #include <gtest/gtest.h>
 
@@ -113,6 +117,68 @@ TEST(CheckMode, ParsesTheThreeSpellings) {
     EXPECT_EQ(parse_check_mode("off"), check_mode::off);
     EXPECT_FALSE(parse_check_mode("if_present"));
     EXPECT_EQ(to_string(check_mode::if_present), "if-present");
+}
+
+// Real cosign `.sig` layers (containers/image's fixtures): what Validate and `hoist verify`
+// decide about each, as containers/image does — the payload's digest claim against the
+// image in hand, then the signature against the keys given.
+TEST(SignatureLayer, CosignSignaturesAreJudgedAsContainersImageJudgesThem) {
+    using crypto::test::read_sigstore_vector;
+    using crypto::test::sigstore_vector_key;
+    auto text = [](std::string_view relative) {
+        auto bytes = read_sigstore_vector(relative);
+        while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.back()))) {
+            bytes.pop_back();
+        }
+        return bytes;
+    };
+    const auto payload = read_sigstore_vector("containers-image/key-valid/payload.json");
+    const auto signature = text("containers-image/key-valid/signature.b64");
+    const auto image =
+        crypto::digest_of(read_sigstore_vector("containers-image/key-valid/manifest.json"));
+    const auto key = sigstore_vector_key("containers-image/cosign.pub");
+    const auto key2 = sigstore_vector_key("containers-image/cosign2.pub");
+
+    auto accepted = check_signature_layer(payload, signature, image, {key2, key});
+    ASSERT_TRUE(std::holds_alternative<verified_signature>(accepted))
+        << std::get<std::string>(accepted);
+    const auto& verified = std::get<verified_signature>(accepted);
+    EXPECT_EQ(verified.key_index, 1u);
+    EXPECT_EQ(verified.docker_reference, "192.168.64.2:5000/cosign-signed-single-sample");
+    EXPECT_EQ(verified.payload, payload);
+
+    auto another_key = check_signature_layer(payload, signature, image, {key2});
+    ASSERT_TRUE(std::holds_alternative<std::string>(another_key));
+    EXPECT_NE(std::get<std::string>(another_key).find("by another key"), std::string::npos);
+
+    // The same signature held against a modified manifest: it signs another digest.
+    const auto modified = crypto::digest_of(
+        read_sigstore_vector("containers-image/modified-manifest_fail/manifest.json"));
+    auto other_image = check_signature_layer(payload, signature, modified, {key, key2});
+    ASSERT_TRUE(std::holds_alternative<std::string>(other_image));
+    EXPECT_EQ(std::get<std::string>(other_image), "signs " + image + ", not " + modified);
+
+    auto unknown = check_signature_layer(
+        payload, text("containers-image/unknown-key_fail/signature.b64"), image, {key, key2});
+    ASSERT_TRUE(std::holds_alternative<std::string>(unknown));
+    EXPECT_NE(std::get<std::string>(unknown).find("by another key"), std::string::npos);
+
+    const auto payload2 = read_sigstore_vector("containers-image/key2-rekor-valid/payload.json");
+    const auto image2 =
+        crypto::digest_of(read_sigstore_vector("containers-image/key2-rekor-valid/manifest.json"));
+    auto second = check_signature_layer(
+        payload2, text("containers-image/key2-rekor-valid/signature.b64"), image2, {key, key2});
+    ASSERT_TRUE(std::holds_alternative<verified_signature>(second))
+        << std::get<std::string>(second);
+    EXPECT_EQ(std::get<verified_signature>(second).key_index, 1u);
+
+    EXPECT_EQ(std::get<std::string>(check_signature_layer(payload, std::nullopt, image, {key})),
+              "no readable signature annotation");
+    EXPECT_EQ(std::get<std::string>(check_signature_layer(payload, "not base64!", image, {key})),
+              "no readable signature annotation");
+    auto mangled = check_signature_layer(payload + "x", signature, image, {key});
+    ASSERT_TRUE(std::holds_alternative<std::string>(mangled));
+    EXPECT_NE(std::get<std::string>(mangled).find("payload refused"), std::string::npos);
 }
 
 }  // namespace

@@ -1650,6 +1650,9 @@ TEST_F(CipSupply, WhereTheReferrersApiExistsNoReferrersTagIsWritten) {
     ASSERT_EQ(staging.size(), 2u);
     testkit::fault_options options;
     options.referrers_api = true;
+    // One referrer per answer: the top digests' signature and attestation take two pages,
+    // which hoist must follow (or it misses one and writes it again on the rerun).
+    options.referrers_page_size = 1;
     auto started =
         testkit::fault_proxy::start(first->host_port(), first->ca_file().string(), options);
     ASSERT_TRUE(started.has_value()) << started.error().message();
@@ -1713,6 +1716,37 @@ TEST_F(CipSupply, WhereTheReferrersApiExistsNoReferrersTagIsWritten) {
 
     auto writes = writes_to(*first);
     auto rerun = hoist(arguments + (*work / "refapi-rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out;
+    EXPECT_EQ(writes_to(*first), writes) << rerun.out;
+}
+
+// A registry without the referrers API that answers it 400 instead of 404 (as some route
+// unknown paths): hoist falls back to the `sha256-<hex>` tag, as go-containerregistry does.
+TEST_F(CipSupply, AReferrersApiAnswered400MeansTheReferrersTag) {
+    auto staging = push_staging("staging-ref400", 1, 0, 29);
+    ASSERT_EQ(staging.size(), 1u);
+    testkit::fault_options options;
+    options.referrers_refusal = 400;
+    auto started =
+        testkit::fault_proxy::start(first->host_port(), first->ca_file().string(), options);
+    ASSERT_TRUE(started.has_value()) << started.error().message();
+    auto& proxy = **started;
+    fs::path promo = *work / "ref400";
+    write_promotion(promo, source->host_port() + "/staging-ref400", {proxy.host_port() + "/ref400"},
+                    under_their_tags(staging));
+    std::string arguments = "--insecure-registry " + proxy.host_port() +
+                            " cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                            " --thin-manifest-dir " + promo.string() + " --report ";
+    auto run = hoist(arguments + (*work / "ref400.json").string());
+    ASSERT_EQ(run.status, 0) << run.out;
+    auto report = read_report(*work / "ref400.json");
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 1) << report["supply"].dump();
+    std::string upstream = first->host_port() + "/ref400/" + staging[0].repository;
+    auto index = referrers_index(upstream, staging[0].digest);
+    EXPECT_EQ(referrers_of_type(index, promotion_type).size(), 1u) << index.dump();
+
+    auto writes = writes_to(*first);
+    auto rerun = hoist(arguments + (*work / "ref400-rerun.json").string());
     ASSERT_EQ(rerun.status, 0) << rerun.out;
     EXPECT_EQ(writes_to(*first), writes) << rerun.out;
 }

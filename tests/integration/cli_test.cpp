@@ -3,6 +3,7 @@
 // invocation) and error messages, against real registries.
 #include "crypto/cosign_key.hpp"
 #include "tests/support/client_harness.hpp"
+#include "tests/support/sigstore_js.hpp"
 #include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 #include "tools/testkit/synthetic_image.hpp"
@@ -173,6 +174,15 @@ TEST(CliKeygen, WritesALoadableKeyPairAndKeepsItUnlessForced) {
     ASSERT_TRUE(public_keys) << public_keys.error().message();
     ASSERT_EQ(public_keys->size(), 1u);
     EXPECT_EQ(public_keys->front(), key->public_key());
+    // Opened again without hoist's code, as cosign's readers do it.
+    namespace js = testsupport::sigstore_js;
+    ASSERT_TRUE(js::installed());
+    std::ofstream(work / "password") << password;
+    std::ofstream(work / "wrong") << "incorrect horse";
+    auto opened = js::open_cosign_key(work / "cosign.key", work / "password", work / "cosign.pub");
+    EXPECT_TRUE(opened.ok) << opened;
+    auto refused = js::open_cosign_key(work / "cosign.key", work / "wrong", work / "cosign.pub");
+    EXPECT_EQ(refused.code, "KEY_PASSWORD") << refused;
     struct stat info {};
     ASSERT_EQ(::stat((work / "cosign.key").c_str(), &info), 0);
     EXPECT_EQ(info.st_mode & 0777, 0600u);

@@ -428,6 +428,11 @@ TEST_F(FaultInjection, AFailingUploadDoesNotStopTheOthersSharingItsDownload) {
     expect_done(run, report, *proxy, 2);
     // Only the edge whose upload failed is run again: the other's upload went on.
     EXPECT_EQ(report["promote"]["edge_retries"], 1) << report["promote"].dump();
+    // Two layers of 20 MiB (the image's own and the base), each read once for both
+    // registries, and again by the retry when it had not landed in the failed one: at most
+    // four reads, where one download per registry would make six.
+    EXPECT_LT(report["promote"]["source_bytes_read"].get<std::uint64_t>(), 81u << 20)
+        << report["promote"].dump();
     proxy->stop();
     const auto& image = pushed->front();
     std::string name = image.repository + ":" + image.tag;

@@ -11,6 +11,9 @@
 //   node verify.js message   --payload FILE --signature-b64 B64|@FILE --key PUB.pem
 //   node verify.js statement --envelope FILE --key PUB.pem --subject-sha256 HEX
 //                            [--predicate-type URI] [--any]
+//   node verify.js key       --private KEY --password-file FILE --key PUB.pem
+//     (an encrypted cosign.key opened as cosign's readers open it: scrypt, then NaCl
+//     secretbox via tweetnacl, then PKCS#8; its public key must be PUB.pem's)
 //
 // stdout: {"ok":true|false,"code":"...","message":"..."}. Exit 0 verified, 1 rejected,
 // 2 bad usage, unreadable input, or a fault of this script (never a verdict).
@@ -18,6 +21,7 @@
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const nacl = require('tweetnacl');
 
 const {
   BUNDLE_V03_LEGACY_MEDIA_TYPE,
@@ -159,6 +163,31 @@ function verifyBundleJSON(json, publicKey, artifact) {
   return `bundle ${bundle.mediaType} (${content}) verified with key ${publicKey.hint}`;
 }
 
+const ENCRYPTED_KEY_LABELS = ['ENCRYPTED SIGSTORE PRIVATE KEY', 'ENCRYPTED COSIGN PRIVATE KEY'];
+
+/// The PKCS#8 key inside an encrypted cosign key file, opened with `password`.
+function openEncryptedKey(pemText, password) {
+  const block = pemText.match(/-----BEGIN ([A-Z ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END \1-----/);
+  if (!block || !ENCRYPTED_KEY_LABELS.includes(block[1])) {
+    throw new Rejection('KEY_FORMAT', `no ${ENCRYPTED_KEY_LABELS.join(' or ')} block`);
+  }
+  const sealed = parseJSON(Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), 'the key block');
+  const kdf = sealed && sealed.kdf;
+  const cipher = sealed && sealed.cipher;
+  if (!kdf || kdf.name !== 'scrypt' || !kdf.params || !cipher || cipher.name !== 'nacl/secretbox') {
+    throw new Rejection('KEY_FORMAT', 'want kdf scrypt and cipher nacl/secretbox');
+  }
+  const { N, r, p } = kdf.params;
+  const secret = crypto.scryptSync(Buffer.from(password, 'utf8'), Buffer.from(kdf.salt, 'base64'), 32,
+    { N, r, p, maxmem: 128 * N * r * 2 });
+  const opened = nacl.secretbox.open(new Uint8Array(Buffer.from(sealed.ciphertext, 'base64')),
+    new Uint8Array(Buffer.from(cipher.nonce, 'base64')), new Uint8Array(secret));
+  if (!opened) {
+    throw new Rejection('KEY_PASSWORD', 'the secretbox does not open with this password');
+  }
+  return crypto.createPrivateKey({ key: Buffer.from(opened), format: 'der', type: 'pkcs8' });
+}
+
 function isStandardBase64(text) {
   return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
 }
@@ -208,6 +237,24 @@ const commands = {
         },
       };
       return verifyBundleJSON(bundle, publicKey, payload);
+    },
+  },
+
+  key: {
+    required: ['private', 'password-file', 'key'],
+    run(options) {
+      const password = readInput(options['password-file']).toString('utf8');
+      const privateKey = openEncryptedKey(readInput(options.private).toString('utf8'), password);
+      const curve = privateKey.asymmetricKeyDetails && privateKey.asymmetricKeyDetails.namedCurve;
+      if (privateKey.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
+        throw new Rejection('KEY_TYPE', `a ${privateKey.asymmetricKeyType} key (${curve}), not ECDSA P-256`);
+      }
+      const derived = crypto.createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+      const published = crypto.createPublicKey(readInput(options.key)).export({ type: 'spki', format: 'der' });
+      if (!derived.equals(published)) {
+        throw new Rejection('KEY_MISMATCH', `the private key's public key is not ${options.key}`);
+      }
+      return `encrypted ECDSA P-256 key opened; its public key is ${options.key}`;
     },
   },
 

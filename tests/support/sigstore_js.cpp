@@ -124,4 +124,10 @@ verdict verify_statement(const fs::path& envelope, const fs::path& key,
     return run_verifier("statement", arguments);
 }
 
+verdict open_cosign_key(const fs::path& private_key, const fs::path& password_file,
+                        const fs::path& public_key) {
+    return run_verifier("key", {"--private", private_key.string(), "--password-file",
+                                password_file.string(), "--key", public_key.string()});
+}
+
 }  // namespace hoist::testsupport::sigstore_js

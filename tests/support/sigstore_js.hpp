@@ -57,4 +57,12 @@ verdict verify_statement(const std::filesystem::path& envelope, const std::files
                          std::string_view subject_sha256_hex, std::string_view predicate_type = {},
                          signatures rule = signatures::exactly_one);
 
+/// An encrypted cosign key (`ENCRYPTED SIGSTORE PRIVATE KEY` or the older label) opened as
+/// cosign's readers open it, with Node's scrypt and tweetnacl's secretbox, not hoist's
+/// code: it must hold an ECDSA P-256 PKCS#8 key whose public key is `public_key`'s.
+/// Codes: KEY_FORMAT, KEY_PASSWORD, KEY_TYPE, KEY_MISMATCH.
+verdict open_cosign_key(const std::filesystem::path& private_key,
+                        const std::filesystem::path& password_file,
+                        const std::filesystem::path& public_key);
+
 }  // namespace hoist::testsupport::sigstore_js

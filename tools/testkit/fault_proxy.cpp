@@ -259,10 +259,14 @@ std::string fault_counts::to_string() const {
 
 struct fault_proxy::impl {
     impl(fault_options opts, net::origin where)
-        : options(std::move(opts)), upstream(std::move(where)), random(options.seed) {}
+        : options(std::move(opts)),
+          upstream(std::move(where)),
+          referrers(options.referrers_page_size),
+          random(options.seed) {}
 
     fault_kind decide(const std::string& method, const std::string& target);
-    /// Counts and logs a request whose head just came, and decides its fault.
+    /// Counts and logs a request whose head just came, and decides its fault (counted as
+    /// injected by `note` once it is done to the request).
     fault_kind receive(const std::string& method, const std::string& target);
     void note(fault_kind kind, const std::string& method, const std::string& target);
     void trace(const session* s, std::string event);
@@ -461,9 +465,6 @@ asio::awaitable<net::result<net::http_response>> fault_proxy::impl::forward(cons
 fault_kind fault_proxy::impl::receive(const std::string& method, const std::string& target) {
     requests.fetch_add(1);
     const fault_kind kind = decide(method, target);
-    if (kind != fault_kind::none) {
-        note(kind, method, target);
-    }
     std::lock_guard lock(log_mutex);
     seen.push_back({std::chrono::steady_clock::now(), method, target, kind});
     if (seen.size() > fault_log_limit) {
@@ -477,6 +478,9 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, 
     const std::string target(req->target());
     const bool head_request = method == "HEAD";
     const bool keep_alive = req->keep_alive() && !stopping;
+    if (kind != fault_kind::none) {
+        note(kind, method, target);
+    }
     switch (kind) {
         case fault_kind::rate_limit: {
             auto answer = error_response(429, "TOOMANYREQUESTS",
@@ -519,6 +523,11 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, 
             bool written = co_await write(s, render(*listing, head_request, !keep_alive));
             co_return written&& keep_alive;
         }
+    } else if (options.referrers_refusal != 0 && target.find("/referrers/") != std::string::npos) {
+        auto answer = error_response(options.referrers_refusal, "UNSUPPORTED",
+                                     "no referrers API here (hoist-faultproxy)");
+        bool written = co_await write(s, render(answer, head_request, !keep_alive));
+        co_return written&& keep_alive;
     }
     auto response = co_await forward(req);
     net::http_response answer;
@@ -587,6 +596,8 @@ asio::awaitable<void> fault_proxy::impl::serve_requests(session* s) {
         const fault_kind kind =
             receive(std::string(parser.get().method_string()), std::string(parser.get().target()));
         if (kind == fault_kind::reset_before) {
+            note(kind, std::string(parser.get().method_string()),
+                 std::string(parser.get().target()));
             reset(s);
             co_return;
         }

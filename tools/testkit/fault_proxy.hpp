@@ -58,8 +58,13 @@ struct fault_options {
     /// Bound on one forwarded request, from sending it upstream to its whole response.
     std::chrono::milliseconds upstream_timeout = std::chrono::seconds(60);
     /// Serves the OCI 1.1 referrers API in front of an upstream without it (see
-    /// referrers_api.hpp).
+    /// referrers_api.hpp), `referrers_page_size` referrers per answer (0: all).
     bool referrers_api = false;
+    std::size_t referrers_page_size = 0;
+    /// Without referrers_api: answers `GET …/referrers/…` with this status instead of
+    /// forwarding it (0: forwarded; docker-registry answers 404), as registries without
+    /// the API but other routing do (400).
+    int referrers_refusal = 0;
 };
 
 /// What the proxy did so far.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace hoist::testkit {
 namespace {
@@ -67,20 +68,39 @@ std::optional<net::http_response> referrers_api::answer(std::string_view method,
         return std::nullopt;
     }
     auto artifact_type = query_value(path->query, "artifactType");
-    std::string manifests;
+    // `page` is this fake's own cursor: the index of the first entry of the answer.
+    std::size_t first = 0;
+    if (auto page = query_value(path->query, "page")) {
+        first = std::strtoull(page->c_str(), nullptr, 10);
+    }
+    std::vector<const referrer*> matching;
     if (auto listed = index_.find(path->repository + "@" + path->reference);
         listed != index_.end()) {
         for (const auto& entry : listed->second) {
             if (!artifact_type || entry.artifact_type == *artifact_type) {
-                manifests += (manifests.empty() ? "" : ",") + entry.descriptor;
+                matching.push_back(&entry);
             }
         }
+    }
+    std::size_t end =
+        page_size_ == 0 ? matching.size() : std::min(matching.size(), first + page_size_);
+    std::string manifests;
+    for (std::size_t i = first; i < end; ++i) {
+        manifests += (manifests.empty() ? "" : ",") + matching[i]->descriptor;
     }
     net::http_response response;
     response.status = 200;
     response.headers.push_back({"content-type", "application/vnd.oci.image.index.v1+json"});
     if (artifact_type) {
         response.headers.push_back({"oci-filters-applied", "artifactType"});
+    }
+    if (end < matching.size()) {
+        std::string next = "/v2/" + path->repository + "/referrers/" + path->reference +
+                           "?page=" + std::to_string(end);
+        if (artifact_type) {
+            next += "&artifactType=" + *artifact_type;
+        }
+        response.headers.push_back({"link", "<" + next + ">; rel=\"next\""});
     }
     response.body = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
                     R"("manifests":[)" +

@@ -20,6 +20,10 @@ namespace hoist::testkit {
 
 class referrers_api {
 public:
+    /// `page_size`: referrers per answer, the rest behind a `Link: <…>; rel="next"`
+    /// header as the distribution spec allows (0: all in one answer).
+    explicit referrers_api(std::size_t page_size = 0) : page_size_(page_size) {}
+
     /// The answer to `GET target` when `target` is a referrers listing; nullopt otherwise.
     std::optional<net::http_response> answer(std::string_view method,
                                              std::string_view target) const;
@@ -35,6 +39,7 @@ private:
         std::string artifact_type;
         std::string descriptor;  ///< its entry in a listing, as JSON text
     };
+    std::size_t page_size_;
     /// "<repository>@<subject digest>" → its referrers, in order of arrival.
     std::map<std::string, std::vector<referrer>> index_;
 };
