@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 
 namespace hoist {
 namespace {
@@ -382,6 +383,76 @@ TEST_F(CipPromote, ALargeBlobIsReadOnceForEveryDestinationRegistry) {
         EXPECT_EQ(testsupport::skopeo_raw(destination->host_port(), destination->ca_file().string(),
                                           "fanout/" + name),
                   expected);
+    }
+}
+
+// A source blob whose stored bytes no longer hash to its digest (the source registry
+// serves what it has without checking): every edge of its image fails, whether the blob
+// is held whole for two destinations or streamed to one, hoist's own check says why,
+// nothing is tagged, and a failure that a retry cannot mend is not retried. The other
+// image goes through.
+TEST_F(CipPromote, ACorruptSourceBlobFailsItsEdgesAndNothingIsTagged) {
+    auto pushed = push_large_images("staging-corrupt", 2, 64 << 10, 31);
+    ASSERT_EQ(pushed.size(), 2u);
+    auto layers_of = [&](const testkit::staging_image& image) {
+        auto manifest = nlohmann::json::parse(
+            testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
+                                    "staging-corrupt/" + image.repository + ":" + image.tag));
+        std::set<std::string> digests;
+        for (const auto& layer : manifest["layers"]) {
+            digests.insert(layer["digest"].get<std::string>());
+        }
+        return digests;
+    };
+    auto other_layers = layers_of(pushed[1]);
+    std::string own;  // img-000's own layer, not the base layer both share
+    for (const auto& digest : layers_of(pushed[0])) {
+        if (!other_layers.contains(digest)) {
+            own = digest;
+        }
+    }
+    ASSERT_FALSE(own.empty());
+    auto data = source->storage_dir() / "docker/registry/v2/blobs/sha256" / own.substr(7, 2) /
+                own.substr(7) / "data";
+    {
+        std::fstream file(data, std::ios::in | std::ios::out | std::ios::binary);
+        ASSERT_TRUE(file.good()) << data;
+        file.seekp(100);
+        file.put('\x5a');
+    }
+    for (const auto& [name, destinations] :
+         std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"corrupt-two", {first->host_port() + "/corrupt", second->host_port() + "/corrupt"}},
+             {"corrupt-one", {first->host_port() + "/corrupt-streamed"}}}) {
+        testkit::write_thin_manifests(*work / name, "staging-corrupt",
+                                      source->host_port() + "/staging-corrupt", destinations,
+                                      pushed);
+        auto report_path = *work / (name + ".json");
+        auto run = hoist("cip --confirm --sign=false --thin-manifest-dir " +
+                             (*work / name).string() + " --report " + report_path.string(),
+                         60);
+        EXPECT_EQ(run.status, 1) << run.out;
+        auto report = read_report(report_path);
+        EXPECT_EQ(report["promote"]["edge_retries"], 0) << report["promote"].dump();
+        for (const auto& edge : report["plan"]["edges"]) {
+            bool corrupt = edge["digest"] == pushed[0].digest;
+            EXPECT_EQ(edge.value("result", ""), corrupt ? "failed" : "promoted") << edge.dump();
+            if (corrupt) {
+                // hoist's own check caught it, before the registry's: no upload committed.
+                EXPECT_NE(edge.value("error", "").find(own.substr(0, 19)), std::string::npos)
+                    << edge.dump();
+                EXPECT_NE(edge.value("error", "").find("content hashes to"), std::string::npos)
+                    << edge.dump();
+            }
+        }
+        for (const auto& destination : destinations) {
+            for (const auto& image : pushed) {
+                auto tagged =
+                    hoist("digest " + destination + "/" + image.repository + ":" + image.tag);
+                EXPECT_EQ(tagged.status == 0, image.digest != pushed[0].digest)
+                    << destination << "/" << image.repository << ": " << tagged.out;
+            }
+        }
     }
 }
 
