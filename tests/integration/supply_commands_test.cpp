@@ -525,6 +525,12 @@ TEST_F(SupplyCommands, AttestThenVerifyAttestationByType) {
               std::string::npos)
         << default_type.err;
 
+    // cosign's other short names stand for their URIs, as in cosign.
+    auto as_sbom = hoist("verify-attestation " + tagged(4) + " --key " + public_file().string() +
+                         " --type cyclonedx");
+    EXPECT_EQ(as_sbom.status, 1) << as_sbom.err;
+    EXPECT_NE(as_sbom.err.find("not https://cyclonedx.org/bom"), std::string::npos) << as_sbom.err;
+
     auto other_key = hoist("verify-attestation " + tagged(4) + " --key " +
                            other_public_file().string() + " --type " + std::string(slsa_v1_type));
     EXPECT_EQ(other_key.status, 1);

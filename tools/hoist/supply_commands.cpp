@@ -86,6 +86,10 @@ bool is_absolute_uri(std::string_view text) {
                         [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
 }
 
+constexpr const char* predicate_type_help =
+    "Predicate type: custom, slsaprovenance (v0.2), slsaprovenance02, slsaprovenance1, spdx, "
+    "spdxjson, cyclonedx, link, vuln, openvex (cosign's short names), or a URI";
+
 /// The predicate type `--type` names: one of cosign's short names, or a URI as given.
 std::optional<std::string> predicate_type_of(const std::string& type) {
     static const std::map<std::string, std::string, std::less<>> short_names{
@@ -93,6 +97,12 @@ std::optional<std::string> predicate_type_of(const std::string& type) {
         {"slsaprovenance", std::string(crypto::slsa_provenance_v02)},
         {"slsaprovenance02", std::string(crypto::slsa_provenance_v02)},
         {"slsaprovenance1", std::string(crypto::slsa_provenance_v1)},
+        {"spdx", "https://spdx.dev/Document"},
+        {"spdxjson", "https://spdx.dev/Document"},
+        {"cyclonedx", "https://cyclonedx.org/bom"},
+        {"link", "https://in-toto.io/Link/v1"},
+        {"vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"},
+        {"openvex", "https://openvex.dev/ns"},
     };
     if (auto known = short_names.find(type); known != short_names.end()) {
         return known->second;
@@ -513,11 +523,7 @@ CLI::App* add_attest_command(CLI::App& app, attest_options& options) {
     attest->add_option("--predicate", options.predicate, "The predicate, a JSON object")
         ->type_name("FILE")
         ->required();
-    attest
-        ->add_option("--type", options.type,
-                     "Predicate type: custom, slsaprovenance (v0.2), slsaprovenance02, "
-                     "slsaprovenance1, or a URI")
-        ->capture_default_str();
+    attest->add_option("--type", options.type, predicate_type_help)->capture_default_str();
     return attest;
 }
 
@@ -531,11 +537,7 @@ CLI::App* add_verify_attestation_command(CLI::App& app, verify_attestation_optio
         ->type_name("FILE")
         ->required()
         ->allow_extra_args(false);
-    verify
-        ->add_option("--type", options.type,
-                     "Predicate type: custom, slsaprovenance (v0.2), slsaprovenance02, "
-                     "slsaprovenance1, or a URI")
-        ->capture_default_str();
+    verify->add_option("--type", options.type, predicate_type_help)->capture_default_str();
     return verify;
 }
 
