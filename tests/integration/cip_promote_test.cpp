@@ -117,33 +117,6 @@ protected:
             });
     }
 
-    /// `repositories` single-layer images whose layer is `layer_size` bytes, pushed under
-    /// `<source>/<path>`.
-    static std::vector<testkit::staging_image> push_large_images(const std::string& path,
-                                                                 std::size_t repositories,
-                                                                 std::size_t layer_size,
-                                                                 std::uint64_t seed) {
-        testkit::staging_set_spec large;
-        large.repositories = repositories;
-        large.tags = 1;
-        large.index_every = 0;
-        large.layers = 1;
-        large.layer_size = layer_size;
-        large.seed = seed;
-        testsupport::client_setup setup;
-        setup.ca_files = {source->ca_file().string()};
-        auto pushed = testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
-            setup, [&large, &path](reg::registry_client& client) {
-                return testkit::push_staging_set(client, source->host_port() + "/" + path, large, 2,
-                                                 net::deadline::from_now(std::chrono::seconds(60)));
-            });
-        if (!pushed) {
-            ADD_FAILURE() << "push " << path << ": " << pushed.error().message();
-            return {};
-        }
-        return std::move(*pushed);
-    }
-
     /// Promotes the one image `name:tag`, whose manifest is `body`, from
     /// `<source>/staging-<set>` to `<first>/<set>-prod` with `cip`, checks that it arrived
     /// byte for byte, and returns the run's report (null when the run failed).
@@ -315,7 +288,7 @@ TEST_F(CipPromote, RefusedPlansWriteNothing) {
 // own download holds (it did, and the run hung until its deadline).
 TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
     // Above the 8 MiB of a single PUT: PATCHes fed by a GET.
-    auto pushed = push_large_images("staging-big", 2, 12u << 20, 6);
+    auto pushed = testsupport::push_single_layer_images(*source, "staging-big", 2, 12u << 20, 6);
     ASSERT_EQ(pushed.size(), 2u);
     testkit::write_thin_manifests(*work / "big", "staging-big",
                                   source->host_port() + "/staging-big",
@@ -343,7 +316,7 @@ TEST_F(CipPromote, ABudgetOfOneRequestStillStreamsLargeBlobs) {
 // download feeds both uploads at once, so the source serves it once. Each upload still
 // verifies what it sends; the manifests arrive byte for byte.
 TEST_F(CipPromote, ALargeBlobIsReadOnceForEveryDestinationRegistry) {
-    auto pushed = push_large_images("staging-fanout", 1, 24u << 20, 8);
+    auto pushed = testsupport::push_single_layer_images(*source, "staging-fanout", 1, 24u << 20, 8);
     ASSERT_EQ(pushed.size(), 1u);
     testkit::write_thin_manifests(
         *work / "fanout", "staging-fanout", source->host_port() + "/staging-fanout",
@@ -392,7 +365,8 @@ TEST_F(CipPromote, ALargeBlobIsReadOnceForEveryDestinationRegistry) {
 // nothing is tagged, and a failure that a retry cannot mend is not retried. The other
 // image goes through.
 TEST_F(CipPromote, ACorruptSourceBlobFailsItsEdgesAndNothingIsTagged) {
-    auto pushed = push_large_images("staging-corrupt", 2, 64 << 10, 31);
+    auto pushed =
+        testsupport::push_single_layer_images(*source, "staging-corrupt", 2, 64 << 10, 31);
     ASSERT_EQ(pushed.size(), 2u);
     auto layers_of = [&](const testkit::staging_image& image) {
         auto manifest = nlohmann::json::parse(

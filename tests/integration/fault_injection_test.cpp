@@ -397,20 +397,9 @@ TEST_F(FaultInjection, RerunThroughFaultsWritesNothing) {
 // download, which goes on feeding the other; the failed edge is run again, reading the
 // source on its own, and both destinations end complete.
 TEST_F(FaultInjection, AFailingUploadDoesNotStopTheOthersSharingItsDownload) {
-    testkit::staging_set_spec large;
-    large.repositories = 1;
-    large.tags = 1;
-    large.layers = 1;
-    large.layer_size = 20u << 20;  // above the 16 MiB kept whole: a shared download
-    large.seed = 23;
-    testsupport::client_setup setup;
-    setup.ca_files = {source->ca_file().string()};
-    auto pushed = testsupport::run_client<net::result<std::vector<testkit::staging_image>>>(
-        setup, [&large](reg::registry_client& client) {
-            return testkit::push_staging_set(client, source->host_port() + "/staging-large", large,
-                                             2, net::deadline::from_now(std::chrono::seconds(60)));
-        });
-    ASSERT_TRUE(pushed.has_value()) << pushed.error().message();
+    // Layers of 20 MiB, above the 16 MiB held whole: two registries share the download.
+    auto pushed = testsupport::push_single_layer_images(*source, "staging-large", 1, 20u << 20, 23);
+    ASSERT_EQ(pushed.size(), 1u);
     testkit::fault_options options;
     options.reset_before = 1.0;
     options.methods = {"PATCH"};
@@ -420,7 +409,7 @@ TEST_F(FaultInjection, AFailingUploadDoesNotStopTheOthersSharingItsDownload) {
     testkit::write_thin_manifests(
         promo, "staging", source->host_port() + "/staging-large",
         {proxy->host_port() + "/shared-faulty", destination->host_port() + "/shared-direct"},
-        *pushed);
+        pushed);
     auto report_path = *work / "shared-download.json";
     auto run = promote(promo, report_path);
     auto report = read_report(report_path);
@@ -434,11 +423,56 @@ TEST_F(FaultInjection, AFailingUploadDoesNotStopTheOthersSharingItsDownload) {
     EXPECT_LT(report["promote"]["source_bytes_read"].get<std::uint64_t>(), 81u << 20)
         << report["promote"].dump();
     proxy->stop();
-    const auto& image = pushed->front();
+    const auto& image = pushed.front();
     std::string name = image.repository + ":" + image.tag;
     auto expected = testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
                                             "staging-large/" + name);
     for (const std::string path : {"shared-faulty", "shared-direct"}) {
+        EXPECT_TRUE(testsupport::skopeo_raw(destination->host_port(),
+                                            destination->ca_file().string(),
+                                            path + "/" + name) == expected)
+            << path << "/" << name << " differs from the source";
+    }
+}
+
+// The same shared download, stopping halfway through its body: the source answers the
+// large layers' first GETs, sends half of each, and goes silent past hoist's 2 s request
+// timeout. Every upload fed by such a download fails, its edge is run again with a new
+// download, and both registries end complete and byte for byte.
+TEST_F(FaultInjection, ADownloadThatStopsHalfwayIsRunAgain) {
+    auto pushed =
+        testsupport::push_single_layer_images(*source, "staging-halfway", 1, 20u << 20, 37);
+    ASSERT_EQ(pushed.size(), 1u);
+    const auto& image = pushed.front();
+    std::string name = image.repository + ":" + image.tag;
+    auto expected = testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
+                                            "staging-halfway/" + name);
+    testkit::fault_options options;
+    options.stall_body = 1.0;
+    options.methods = {"GET"};
+    options.max_consecutive = 1;
+    auto manifest = nlohmann::json::parse(expected);
+    for (const auto& layer : manifest["layers"]) {
+        options.targets.push_back(layer["digest"].get<std::string>());
+    }
+    ASSERT_EQ(options.targets.size(), 2u) << expected;
+    auto stalling_source = start_proxy(*source, options);
+    auto second_registry = start_proxy(*destination, testkit::fault_options{});
+    fs::path promo = *work / "halfway";
+    testkit::write_thin_manifests(
+        promo, "staging", stalling_source->host_port() + "/staging-halfway",
+        {second_registry->host_port() + "/halfway-a", destination->host_port() + "/halfway-b"},
+        pushed);
+    auto report_path = *work / "halfway.json";
+    auto run = promote(promo, report_path);
+    auto report = read_report(report_path);
+    EXPECT_GE(stalling_source->injected(testkit::fault_kind::stall_body), 1u)
+        << describe(*stalling_source);
+    expect_done(run, report, *stalling_source, 2);
+    EXPECT_GE(report["promote"]["edge_retries"].get<int>(), 1) << report["promote"].dump();
+    stalling_source->stop();
+    second_registry->stop();
+    for (const std::string path : {"halfway-a", "halfway-b"}) {
         EXPECT_TRUE(testsupport::skopeo_raw(destination->host_port(),
                                             destination->ca_file().string(),
                                             path + "/" + name) == expected)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/support/test_registries.hpp"
 
+#include "tests/support/client_harness.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -33,6 +35,31 @@ std::vector<std::string> settled_log(const testkit::registry_instance& registry)
         return registry.access_log();
     }
     return std::move(*lines);
+}
+
+std::vector<testkit::staging_image> push_single_layer_images(
+    const testkit::registry_instance& registry, const std::string& path, std::size_t repositories,
+    std::size_t layer_size, std::uint64_t seed) {
+    testkit::staging_set_spec large;
+    large.repositories = repositories;
+    large.tags = 1;
+    large.index_every = 0;
+    large.layers = 1;
+    large.layer_size = layer_size;
+    large.seed = seed;
+    client_setup setup;
+    setup.ca_files = {registry.ca_file().string()};
+    std::string where = registry.host_port() + "/" + path;
+    auto pushed = run_client<net::result<std::vector<testkit::staging_image>>>(
+        setup, [&large, &where](net::registry::registry_client& client) {
+            return testkit::push_staging_set(client, where, large, 2,
+                                             net::deadline::from_now(std::chrono::seconds(60)));
+        });
+    if (!pushed) {
+        ADD_FAILURE() << "push " << where << ": " << pushed.error().message();
+        return {};
+    }
+    return std::move(*pushed);
 }
 
 }  // namespace hoist::testsupport

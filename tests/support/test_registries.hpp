@@ -3,6 +3,9 @@
 #pragma once
 
 #include "tools/testkit/registry_launcher.hpp"
+#include "tools/testkit/staging_set.hpp"
+
+#include <cstdint>
 
 #include <string>
 #include <vector>
@@ -19,5 +22,12 @@ testkit::registry_instance start_registry();
 /// every request answered before this call is in it, or (with a test failure) the log as
 /// it stands.
 std::vector<std::string> settled_log(const testkit::registry_instance& registry);
+
+/// `repositories` single-platform images under `<registry>/<path>`, one tag each, whose
+/// own layer and shared base layer are `layer_size` bytes each (a test failure, and none,
+/// when the push fails).
+std::vector<testkit::staging_image> push_single_layer_images(
+    const testkit::registry_instance& registry, const std::string& path, std::size_t repositories,
+    std::size_t layer_size, std::uint64_t seed);
 
 }  // namespace hoist::testsupport

@@ -40,7 +40,7 @@ using request = http::request<http::string_body>;
 
 constexpr std::size_t max_head_size = 64u << 10;
 constexpr std::size_t fault_log_limit = 1000;
-constexpr std::size_t kind_count = 6;
+constexpr std::size_t kind_count = 7;
 // Bounds on stop(): in-flight forwards get this long to finish before the client is shut
 // down under them, and the whole shutdown this long before the io_context is stopped.
 constexpr auto forward_grace = std::chrono::seconds(5);
@@ -224,6 +224,8 @@ std::string_view fault_name(fault_kind kind) {
             return "reset_after";
         case fault_kind::stall:
             return "stall";
+        case fault_kind::stall_body:
+            return "stall_body";
     }
     return "unknown";
 }
@@ -242,6 +244,8 @@ std::size_t fault_counts::of(fault_kind kind) const {
             return reset_after;
         case fault_kind::stall:
             return stall;
+        case fault_kind::stall_body:
+            return stall_body;
     }
     return 0;
 }
@@ -253,6 +257,7 @@ std::string fault_counts::to_string() const {
            " unavailable=" + std::to_string(unavailable) +
            " reset_before=" + std::to_string(reset_before) +
            " reset_after=" + std::to_string(reset_after) + " stall=" + std::to_string(stall) +
+           " stall_body=" + std::to_string(stall_body) +
            " upstream_refusals=" + std::to_string(upstream_refusals) +
            " refused=" + std::to_string(refused);
 }
@@ -341,6 +346,7 @@ fault_kind fault_proxy::impl::decide(const std::string& method, const std::strin
         {fault_kind::reset_before, options.reset_before},
         {fault_kind::reset_after, options.reset_after},
         {fault_kind::stall, options.stall},
+        {fault_kind::stall_body, options.stall_body},
     };
     double edge = 0;
     for (const auto& [kind, probability] : table) {
@@ -509,6 +515,23 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, 
             co_return false;
         }
         case fault_kind::stall: {
+            s->timer.expires_after(options.stall_time);
+            auto [ignored] = co_await s->timer.async_wait(net::use_nothrow);
+            (void)ignored;
+            close(s);
+            co_return false;
+        }
+        case fault_kind::stall_body: {
+            auto response = co_await forward(req);
+            if (!response) {
+                upstream_errors.fetch_add(1);
+                close(s);
+                co_return false;
+            }
+            std::string text = render(*response, head_request, true);
+            std::size_t head_size = text.size() - (head_request ? 0 : response->body.size());
+            text.resize(head_size + (head_request ? 0 : response->body.size() / 2));
+            co_await write(s, std::move(text));
             s->timer.expires_after(options.stall_time);
             auto [ignored] = co_await s->timer.async_wait(net::use_nothrow);
             (void)ignored;
@@ -687,8 +710,8 @@ fault_proxy::~fault_proxy() {
 
 result<std::unique_ptr<fault_proxy>> fault_proxy::start(std::string upstream, std::string ca_file,
                                                         fault_options options) {
-    const double probabilities[] = {options.rate_limit, options.unavailable, options.reset_before,
-                                    options.reset_after, options.stall};
+    const double probabilities[] = {options.rate_limit,  options.unavailable, options.reset_before,
+                                    options.reset_after, options.stall,       options.stall_body};
     double sum = 0;
     for (double p : probabilities) {
         if (!(p >= 0 && p <= 1)) {
@@ -777,6 +800,7 @@ fault_counts fault_proxy::counts() const {
     out.reset_before = injected(fault_kind::reset_before);
     out.reset_after = injected(fault_kind::reset_after);
     out.stall = injected(fault_kind::stall);
+    out.stall_body = injected(fault_kind::stall_body);
     return out;
 }
 

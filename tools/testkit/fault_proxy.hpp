@@ -25,9 +25,13 @@ enum class fault_kind {
     reset_before,  ///< connection reset on the request's head, before its body is read
     reset_after,   ///< forwarded, then the connection reset instead of the answer
     stall,         ///< not forwarded; the connection stays silent, then closes
+    /// forwarded; the answer's head and the first half of its body are sent, then the
+    /// connection stays silent, then closes (a download that stops partway)
+    stall_body,
 };
 
-/// "none", "rate_limit", "unavailable", "reset_before", "reset_after", "stall".
+/// "none", "rate_limit", "unavailable", "reset_before", "reset_after", "stall",
+/// "stall_body".
 std::string_view fault_name(fault_kind kind);
 
 struct fault_options {
@@ -41,6 +45,7 @@ struct fault_options {
     double reset_before = 0;
     double reset_after = 0;
     double stall = 0;
+    double stall_body = 0;
     /// How long a stalled connection stays silent before it is closed.
     std::chrono::milliseconds stall_time = std::chrono::seconds(3);
     /// Only requests with one of these methods ("PUT", …) are faulted; empty: all.
@@ -81,9 +86,10 @@ struct fault_counts {
     std::size_t reset_before = 0;
     std::size_t reset_after = 0;
     std::size_t stall = 0;
+    std::size_t stall_body = 0;
 
     std::size_t faults() const {
-        return rate_limit + unavailable + reset_before + reset_after + stall;
+        return rate_limit + unavailable + reset_before + reset_after + stall + stall_body;
     }
     std::size_t of(fault_kind kind) const;
     /// "requests=… forwarded=… rate_limit=… …" for logs and test messages.
