@@ -89,9 +89,7 @@ blob_fanout::blob_fanout(reg::registry_client& client, reg::repository_ref sourc
 }
 
 blob_fanout::~blob_fanout() {
-    if (reserved_ && !released_) {
-        memory_.used -= limits_.window;
-    }
+    give_back();
 }
 
 asio::awaitable<net::result<std::string>> blob_fanout::next_for(reader_state& state,
@@ -162,13 +160,8 @@ asio::awaitable<net::result<void>> blob_fanout::fetch(net::deadline until) {
     if (!piece) {
         error_ = piece.error();
         download_->abandon();
-        // Every reader fails now: the pieces and the window go at once.
-        pieces_.clear();
-        buffered_ = 0;
-        if (reserved_ && !released_) {
-            memory_.used -= limits_.window;
-        }
-        released_ = true;
+        give_back();  // every reader fails now: the pieces and the window go at once
+
     } else if (piece->empty()) {
         ended_ = true;
     } else {
@@ -182,11 +175,16 @@ asio::awaitable<net::result<void>> blob_fanout::fetch(net::deadline until) {
     co_return net::result<void>{};
 }
 
-bool blob_fanout::trim() {
+std::size_t blob_fanout::slowest_position() const {
     std::size_t slowest = first_piece_ + pieces_.size();
     for (const reader_state* state : readers_) {
         slowest = std::min(slowest, state->position);
     }
+    return slowest;
+}
+
+bool blob_fanout::trim() {
+    std::size_t slowest = slowest_position();
     bool trimmed = false;
     while (first_piece_ < slowest && !pieces_.empty()) {
         buffered_ -= pieces_.front().size();
@@ -198,10 +196,7 @@ bool blob_fanout::trim() {
 }
 
 void blob_fanout::evict_slowest() {
-    std::size_t slowest = first_piece_ + pieces_.size();
-    for (const reader_state* state : readers_) {
-        slowest = std::min(slowest, state->position);
-    }
+    std::size_t slowest = slowest_position();
     for (auto it = readers_.begin(); it != readers_.end();) {
         if ((*it)->position == slowest) {
             (*it)->evicted = true;
@@ -228,9 +223,15 @@ void blob_fanout::release_if_done() {
         download_->abandon();
         error_ = net::fail(net::errc::cancelled, "blob " + digest_ + ": every upload gave up");
     }
+    give_back();
+}
+
+void blob_fanout::give_back() {
     pieces_.clear();
     buffered_ = 0;
-    memory_.used -= limits_.window;
+    if (reserved_ && !released_) {
+        memory_.used -= limits_.window;
+    }
     released_ = true;
 }
 

@@ -47,8 +47,13 @@ struct memory_budget {
 };
 
 struct fanout_limits {
+    /// How far the download may run ahead of its slowest reader.
     std::uint64_t window = 8u << 20;
+    /// How long a full window keeps its first pieces for uploads still on their way
+    /// (looking for the blob, opening their session).
     std::chrono::milliseconds join_grace{2000};
+    /// How long the slowest reader may hold a full window before it is let go (it fails
+    /// transiently and its edge reads on its own), so no registry holds the others.
     std::chrono::milliseconds stall{10'000};
 };
 
@@ -100,12 +105,16 @@ private:
     /// Whether a reader joining now could still be handed the first piece.
     bool open() const { return first_piece_ == 0 && !closed_ && !error_ && !released_; }
     void leave(reader_state* state);
+    /// The index of the oldest piece some reader has not taken yet.
+    std::size_t slowest_position() const;
     /// Drops the pieces every reader has taken; false when none could go.
     bool trim();
     /// Lets the readers that have not taken the oldest piece go, failing their next read.
     void evict_slowest();
     /// Gives the window back once nobody reads or will join, ending a download begun.
     void release_if_done();
+    /// Drops every piece and returns the window to the budget (once); nobody joins after.
+    void give_back();
     bool holds_request() const { return download_->holds_request(); }
 
     std::string digest_;

@@ -2,7 +2,6 @@
 #include "engine/promote/promote.hpp"
 
 #include "engine/bounded.hpp"
-#include "engine/promote/blob_fanout.hpp"
 #include "net/registry/media_types.hpp"
 #include "net/registry/retry_policy.hpp"
 #include "net/wakeup.hpp"
@@ -576,11 +575,9 @@ private:
         auto& fanout = job.fanouts[blob.digest];
         if (!fanout || fanout->failed()) {
             // The first upload to ask, or a retry after the shared download failed.
-            fanout_limits limits{options_.fanout_window, options_.fanout_join_grace,
-                                 options_.fanout_stall};
-            fanout =
-                std::make_shared<blob_fanout>(client_, job.source, blob.digest, blob.size, limits,
-                                              memory_, &result_.counts.source_bytes_read);
+            fanout = std::make_shared<blob_fanout>(client_, job.source, blob.digest, blob.size,
+                                                   options_.fanout, memory_,
+                                                   &result_.counts.source_bytes_read);
         }
         return fanout;
     }

@@ -12,11 +12,11 @@
 
 #include "engine/plan/edges.hpp"
 #include "engine/plan/plan.hpp"
+#include "engine/promote/blob_fanout.hpp"
 #include "net/asio.hpp"
 #include "net/deadline.hpp"
 #include "net/registry/registry_client.hpp"
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -39,16 +39,10 @@ struct promote_options {
     std::size_t parallel_blobs = 64;
     /// Source blobs up to this size are read once and kept in memory while their image
     /// is fanned out; larger ones stream from one download to every destination registry
-    /// that starts its upload within the download's first window (see blob_fanout.hpp).
+    /// whose upload gets there while the first pieces are kept (see blob_fanout.hpp).
     std::uint64_t cached_blob_limit = 16u << 20;
-    /// How far a shared download may run ahead of its slowest upload.
-    std::uint64_t fanout_window = 8u << 20;
-    /// How long a shared download, its window full, keeps its first pieces for uploads
-    /// still on their way (looking for the blob, opening their session).
-    std::chrono::milliseconds fanout_join_grace{2000};
-    /// How long the slowest upload may hold a full window before it is let go (it fails
-    /// transiently and its edge reads on its own), so no registry holds the others.
-    std::chrono::milliseconds fanout_stall{10'000};
+    /// The shared downloads of larger ones: window, join grace, stall.
+    fanout_limits fanout;
     /// Bytes of source blobs held in memory at once, over all images (cached blobs and
     /// shared downloads' windows).
     std::uint64_t blob_cache_bytes = 256u << 20;

@@ -966,14 +966,9 @@ asio::awaitable<result<std::vector<std::string>>> registry_client::paginate(
     std::string registry, std::string first_page, std::vector<std::string> scopes, std::string what,
     deadline until, std::vector<tag_page>* tag_pages) {
     std::vector<std::string> items;
-    std::set<std::string> seen;
+    std::set<std::string> seen{first_page};
     std::string page = std::move(first_page);
-    for (std::size_t count = 0;; ++count) {
-        if (count >= options_.max_pages || !seen.insert(page).second) {
-            co_return fail(errc::pagination_loop, what + ": Link chain repeats or exceeds " +
-                                                      std::to_string(options_.max_pages) +
-                                                      " pages at " + page);
-        }
+    for (;;) {
         registry_call call{"GET", page, {}, {}, scopes, 64u << 20};
         auto response = co_await session_.send(registry, std::move(call), until);
         if (!response) {
@@ -995,19 +990,34 @@ asio::awaitable<result<std::vector<std::string>>> registry_client::paginate(
             }
             items.insert(items.end(), parsed->begin(), parsed->end());
         }
-        auto link = response->header("link");
-        if (!link) {
-            co_return items;
-        }
-        auto next = next_link(*link);
+        auto next = next_page(*response, seen, what);
         if (!next) {
-            co_return with_context(next.error(), what);
+            co_return next.error();
         }
         if (!*next) {
             co_return items;
         }
-        page = **next;
+        page = std::move(**next);
     }
+}
+
+result<std::optional<std::string>> registry_client::next_page(const http_response& page,
+                                                              std::set<std::string>& seen,
+                                                              const std::string& what) const {
+    auto link = page.header("link");
+    if (!link) {
+        return std::optional<std::string>();
+    }
+    auto next = next_link(*link);
+    if (!next) {
+        return with_context(next.error(), what);
+    }
+    if (*next && (seen.size() >= options_.max_pages || !seen.insert(**next).second)) {
+        return fail(errc::pagination_loop, what + ": Link chain repeats or exceeds " +
+                                               std::to_string(options_.max_pages) + " pages at " +
+                                               **next);
+    }
+    return *next;
 }
 
 asio::awaitable<result<tag_listing>> registry_client::list_tags(repository_ref repo,
@@ -1148,21 +1158,12 @@ asio::awaitable<result<std::vector<descriptor>>> registry_client::referrer_pages
             co_return with_context(parsed.error(), what);
         }
         std::move(parsed->manifests.begin(), parsed->manifests.end(), std::back_inserter(listed));
-        auto link = page.header("link");
-        if (!link) {
-            co_return listed;
-        }
-        auto next = next_link(*link);
+        auto next = next_page(page, seen, what);
         if (!next) {
-            co_return with_context(next.error(), what);
+            co_return next.error();
         }
         if (!*next) {
             co_return listed;
-        }
-        if (seen.size() >= options_.max_pages || !seen.insert(**next).second) {
-            co_return fail(errc::pagination_loop, what + ": Link chain repeats or exceeds " +
-                                                      std::to_string(options_.max_pages) +
-                                                      " pages at " + **next);
         }
         registry_call call{"GET",
                            **next,

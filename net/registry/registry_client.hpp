@@ -300,6 +300,12 @@ private:
                                                                     std::string first_target,
                                                                     const std::string& what,
                                                                     deadline until);
+    /// The page `page`'s Link header leads to, recorded in `seen` (which holds the pages
+    /// read so far); nullopt after the last page. Fails on a malformed header, and with
+    /// pagination_loop on a chain that repeats or runs past max_pages.
+    result<std::optional<std::string>> next_page(const http_response& page,
+                                                 std::set<std::string>& seen,
+                                                 const std::string& what) const;
     bool is_bulk(std::int64_t size) const {
         return options_.bulk_threshold != 0 && size >= 0 &&
                static_cast<std::uint64_t>(size) >= options_.bulk_threshold;

@@ -309,6 +309,20 @@ protected:
         }
     }
 
+    /// `<source>/<source_path>/<name>`'s manifest, byte for byte, at each of `paths` on the
+    /// destination (read directly, not through a proxy).
+    static void expect_copied(const std::string& source_path, const std::string& name,
+                              const std::vector<std::string>& paths) {
+        auto expected = testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
+                                                source_path + "/" + name);
+        for (const auto& path : paths) {
+            EXPECT_TRUE(testsupport::skopeo_raw(destination->host_port(),
+                                                destination->ca_file().string(),
+                                                path + "/" + name) == expected)
+                << path << "/" << name << " differs from the source";
+        }
+    }
+
     static void expect_done(const run_result& run, const nlohmann::json& report,
                             const fault_proxy& proxy, std::size_t edges) {
         EXPECT_EQ(run.status, 0) << run.out << describe(proxy) << edge_errors(report);
@@ -423,16 +437,8 @@ TEST_F(FaultInjection, AFailingUploadDoesNotStopTheOthersSharingItsDownload) {
     EXPECT_LT(report["promote"]["source_bytes_read"].get<std::uint64_t>(), 81u << 20)
         << report["promote"].dump();
     proxy->stop();
-    const auto& image = pushed.front();
-    std::string name = image.repository + ":" + image.tag;
-    auto expected = testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
-                                            "staging-large/" + name);
-    for (const std::string path : {"shared-faulty", "shared-direct"}) {
-        EXPECT_TRUE(testsupport::skopeo_raw(destination->host_port(),
-                                            destination->ca_file().string(),
-                                            path + "/" + name) == expected)
-            << path << "/" << name << " differs from the source";
-    }
+    expect_copied("staging-large", pushed[0].repository + ":" + pushed[0].tag,
+                  {"shared-faulty", "shared-direct"});
 }
 
 // The same shared download, stopping halfway through its body: the source answers the
@@ -472,12 +478,7 @@ TEST_F(FaultInjection, ADownloadThatStopsHalfwayIsRunAgain) {
     EXPECT_GE(report["promote"]["edge_retries"].get<int>(), 1) << report["promote"].dump();
     stalling_source->stop();
     second_registry->stop();
-    for (const std::string path : {"halfway-a", "halfway-b"}) {
-        EXPECT_TRUE(testsupport::skopeo_raw(destination->host_port(),
-                                            destination->ca_file().string(),
-                                            path + "/" + name) == expected)
-            << path << "/" << name << " differs from the source";
-    }
+    expect_copied("staging-halfway", name, {"halfway-a", "halfway-b"});
 }
 
 // The first request hoist sends to a registry, GET /v2/, answered 429 once: a registry

@@ -285,6 +285,8 @@ struct fault_proxy::impl {
     asio::awaitable<bool> handle(session* s, const request* req, fault_kind kind);
     asio::awaitable<net::result<net::http_response>> forward(const request* req);
     asio::awaitable<bool> write(session* s, std::string text);
+    /// Says nothing for `stall_time` (stop() cuts it short), then closes the connection.
+    asio::awaitable<void> go_silent(session* s);
     asio::awaitable<void> shutdown(std::shared_ptr<std::promise<void>> done);
 
     const fault_options options;
@@ -468,6 +470,13 @@ asio::awaitable<net::result<net::http_response>> fault_proxy::impl::forward(cons
     co_return response;
 }
 
+asio::awaitable<void> fault_proxy::impl::go_silent(session* s) {
+    s->timer.expires_after(options.stall_time);
+    auto [ignored] = co_await s->timer.async_wait(net::use_nothrow);
+    (void)ignored;
+    close(s);
+}
+
 fault_kind fault_proxy::impl::receive(const std::string& method, const std::string& target) {
     requests.fetch_add(1);
     const fault_kind kind = decide(method, target);
@@ -515,10 +524,7 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, 
             co_return false;
         }
         case fault_kind::stall: {
-            s->timer.expires_after(options.stall_time);
-            auto [ignored] = co_await s->timer.async_wait(net::use_nothrow);
-            (void)ignored;
-            close(s);
+            co_await go_silent(s);
             co_return false;
         }
         case fault_kind::stall_body: {
@@ -532,10 +538,7 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, 
             std::size_t head_size = text.size() - (head_request ? 0 : response->body.size());
             text.resize(head_size + (head_request ? 0 : response->body.size() / 2));
             co_await write(s, std::move(text));
-            s->timer.expires_after(options.stall_time);
-            auto [ignored] = co_await s->timer.async_wait(net::use_nothrow);
-            (void)ignored;
-            close(s);
+            co_await go_silent(s);
             co_return false;
         }
         case fault_kind::none:
@@ -616,11 +619,11 @@ asio::awaitable<void> fault_proxy::impl::serve_requests(session* s) {
         }
         // Decided on the head: a reset comes before the body is read, as a client streaming
         // a large body meets it, while still sending.
-        const fault_kind kind =
-            receive(std::string(parser.get().method_string()), std::string(parser.get().target()));
+        const std::string method(parser.get().method_string());
+        const std::string target(parser.get().target());
+        const fault_kind kind = receive(method, target);
         if (kind == fault_kind::reset_before) {
-            note(kind, std::string(parser.get().method_string()),
-                 std::string(parser.get().target()));
+            note(kind, method, target);
             reset(s);
             co_return;
         }
