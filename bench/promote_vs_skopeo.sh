@@ -13,6 +13,10 @@
 #   into fresh destination registries, and prints the median ratios: single runs of W2
 #   differ by several hundredths.
 #   HOIST_PREFIX="perf record -g -o /tmp/hoist.perf" runs hoist's first run under a profiler.
+# For W2 it also prints the floor of the copy on this CPU (bench/kernels_bench.cpp): SHA-256
+# once, AES-128-GCM twice (TLS down, TLS up) and one loopback TCP receive and send over the
+# layer bytes, against skopeo's CPU-seconds. No client that copies them over TLS and checks
+# every digest can cost less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib/setup.sh
@@ -21,6 +25,7 @@ install_packages "${build_packages[@]}" docker-registry skopeo time bc procps py
 configure_and_build build/release Release -DHOIST_BENCH=ON >/dev/null
 
 workload=${WORKLOAD:-w1}
+layer_bytes=0
 tools=${TOOLS:-hoist skopeo}
 rounds=${ROUNDS:-1}
 work=$(mktemp -d)
@@ -29,7 +34,8 @@ trap 'stop_registries; rm -rf "$work"' EXIT
 case $workload in
     w1) set_flags=(--repositories 100 --tags 4 --index-every 2 --layers 2 --layer-size 4096) ;;
     w2) set_flags=(--repositories 8 --tags 1 --index-every 0 --layers 4 --layer-size $((64 << 20))
-                   --parallel 2) ;;
+                   --parallel 2)
+        layer_bytes=$((8 * 4 * (64 << 20))) ;;
     *) echo "unknown WORKLOAD $workload" >&2; exit 2 ;;
 esac
 
@@ -116,6 +122,8 @@ printf '%-7s %8s %8s %10s %14s %8s %8s %10s\n' tool "wall s" "cpu s" "reg cpu s"
     "reg cpu/image" "busy" "RSS MiB" "rerun s"
 wall_ratios=()
 cpu_ratios=()
+skopeo_cpus=()
+hoist_cpus=()
 for round in $(seq "$rounds"); do
     order=$tools
     if [ $((round % 2)) = 0 ]; then
@@ -130,9 +138,30 @@ for round in $(seq "$rounds"); do
     if [ -n "$hoist_wall" ] && [ -n "$skopeo_wall" ]; then
         wall_ratios+=("$(ratio "$hoist_wall" "$skopeo_wall")")
         cpu_ratios+=("$(ratio "$hoist_cpu" "$skopeo_cpu")")
+        hoist_cpus+=("$hoist_cpu")
+        skopeo_cpus+=("$skopeo_cpu")
         echo "hoist / skopeo: wall ${wall_ratios[-1]}, cpu ${cpu_ratios[-1]}, registry cpu $(ratio "$hoist_registry" "$skopeo_registry"), no-op rerun $(ratio "$hoist_rerun" "$skopeo_rerun")"
     fi
 done
 if [ "${#wall_ratios[@]}" -gt 1 ]; then
     echo "median of ${#wall_ratios[@]} rounds: wall $(median "${wall_ratios[@]}"), cpu $(median "${cpu_ratios[@]}")"
+fi
+
+if [ "$layer_bytes" -gt 0 ] && [ "${#skopeo_cpus[@]}" -gt 0 ]; then
+    build/release/bench/hoist_bench_kernels --benchmark_filter='BM_Sha256/1048576|BM_TlsRecord|BM_LoopbackTcp' \
+        --benchmark_format=json >"$work/kernels.json" 2>/dev/null
+    python3 - "$work/kernels.json" "$layer_bytes" "$(median "${skopeo_cpus[@]}")" \
+        "$(median "${hoist_cpus[@]}")" <<'PY'
+import json, sys
+rates = {b["name"]: b["bytes_per_second"] for b in json.load(open(sys.argv[1]))["benchmarks"]}
+size, skopeo, hoist = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+sha, seal, opened = (rates["BM_Sha256/1048576"], rates["BM_TlsRecordSeal"],
+                     rates["BM_TlsRecordOpen"])
+tcp = next(rate for name, rate in rates.items() if name.startswith("BM_LoopbackTcp"))
+floor = size / sha + size / opened + size / seal + size / tcp
+print(f"floor for {size / 2**30:.2f} GiB of layers: {floor:.2f} CPU-s (GB per CPU-s: SHA-256 "
+      f"{sha / 1e9:.2f}, AES-128-GCM open {opened / 1e9:.2f} and seal {seal / 1e9:.2f}, "
+      f"loopback TCP {tcp / 1e9:.2f}) = {floor / skopeo:.2f} of skopeo's median "
+      f"{skopeo:.2f} CPU-s; hoist's median {hoist:.2f} is {hoist - floor:.2f} above it")
+PY
 fi
