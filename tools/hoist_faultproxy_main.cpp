@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
     app.add_option("--stall-body", options.stall_body,
                    "probability of an answer that stops halfway through its body")
         ->check(probability);
+    app.add_option("--reset-body", options.reset_body,
+                   "probability of an answer reset halfway through its body")
+        ->check(probability);
     app.add_option("--stall", options.stall, "probability of a silent connection")
         ->check(probability);
     app.add_option("--stall-seconds", stall_seconds, "how long a stalled connection stays silent")

@@ -323,6 +323,9 @@ protected:
         }
     }
 
+    /// A promotion from a source that cuts the first GET of each large layer halfway.
+    void download_cut_halfway(fault_kind cut, const std::string& name);
+
     static void expect_done(const run_result& run, const nlohmann::json& report,
                             const fault_proxy& proxy, std::size_t edges) {
         EXPECT_EQ(run.status, 0) << run.out << describe(proxy) << edge_errors(report);
@@ -441,20 +444,21 @@ TEST_F(FaultInjection, AFailingUploadDoesNotStopTheOthersSharingItsDownload) {
                   {"shared-faulty", "shared-direct"});
 }
 
-// The same shared download, stopping halfway through its body: the source answers the
-// large layers' first GETs, sends half of each, and goes silent past hoist's 2 s request
-// timeout. Every upload fed by such a download fails, its edge is run again with a new
-// download, and both registries end complete and byte for byte.
-TEST_F(FaultInjection, ADownloadThatStopsHalfwayIsRunAgain) {
+// The same shared download, cut halfway through its body: the source answers the large
+// layers' first GETs, sends half of each, and then either goes silent past hoist's 2 s
+// request timeout (stall_body) or resets the connection (reset_body). Every upload fed by
+// such a download fails, its edge is run again with a new download, and both registries
+// end complete and byte for byte.
+void FaultInjection::download_cut_halfway(fault_kind cut, const std::string& name) {
     auto pushed =
-        testsupport::push_single_layer_images(*source, "staging-halfway", 1, 20u << 20, 37);
+        testsupport::push_single_layer_images(*source, "staging-" + name, 1, 20u << 20, 37);
     ASSERT_EQ(pushed.size(), 1u);
     const auto& image = pushed.front();
-    std::string name = image.repository + ":" + image.tag;
+    std::string reference = image.repository + ":" + image.tag;
     auto expected = testsupport::skopeo_raw(source->host_port(), source->ca_file().string(),
-                                            "staging-halfway/" + name);
+                                            "staging-" + name + "/" + reference);
     testkit::fault_options options;
-    options.stall_body = 1.0;
+    (cut == fault_kind::reset_body ? options.reset_body : options.stall_body) = 1.0;
     options.methods = {"GET"};
     options.max_consecutive = 1;
     auto manifest = nlohmann::json::parse(expected);
@@ -462,23 +466,31 @@ TEST_F(FaultInjection, ADownloadThatStopsHalfwayIsRunAgain) {
         options.targets.push_back(layer["digest"].get<std::string>());
     }
     ASSERT_EQ(options.targets.size(), 2u) << expected;
-    auto stalling_source = start_proxy(*source, options);
+    auto cutting_source = start_proxy(*source, options);
     auto second_registry = start_proxy(*destination, testkit::fault_options{});
-    fs::path promo = *work / "halfway";
-    testkit::write_thin_manifests(
-        promo, "staging", stalling_source->host_port() + "/staging-halfway",
-        {second_registry->host_port() + "/halfway-a", destination->host_port() + "/halfway-b"},
-        pushed);
-    auto report_path = *work / "halfway.json";
+    fs::path promo = *work / name;
+    testkit::write_thin_manifests(promo, "staging",
+                                  cutting_source->host_port() + "/staging-" + name,
+                                  {second_registry->host_port() + "/" + name + "-a",
+                                   destination->host_port() + "/" + name + "-b"},
+                                  pushed);
+    auto report_path = *work / (name + ".json");
     auto run = promote(promo, report_path);
     auto report = read_report(report_path);
-    EXPECT_GE(stalling_source->injected(testkit::fault_kind::stall_body), 1u)
-        << describe(*stalling_source);
-    expect_done(run, report, *stalling_source, 2);
+    EXPECT_GE(cutting_source->injected(cut), 1u) << describe(*cutting_source);
+    expect_done(run, report, *cutting_source, 2);
     EXPECT_GE(report["promote"]["edge_retries"].get<int>(), 1) << report["promote"].dump();
-    stalling_source->stop();
+    cutting_source->stop();
     second_registry->stop();
-    expect_copied("staging-halfway", name, {"halfway-a", "halfway-b"});
+    expect_copied("staging-" + name, reference, {name + "-a", name + "-b"});
+}
+
+TEST_F(FaultInjection, ADownloadThatStopsHalfwayIsRunAgain) {
+    download_cut_halfway(fault_kind::stall_body, "halfway");
+}
+
+TEST_F(FaultInjection, ADownloadResetHalfwayIsRunAgain) {
+    download_cut_halfway(fault_kind::reset_body, "cut");
 }
 
 // The first request hoist sends to a registry, GET /v2/, answered 429 once: a registry

@@ -40,7 +40,7 @@ using request = http::request<http::string_body>;
 
 constexpr std::size_t max_head_size = 64u << 10;
 constexpr std::size_t fault_log_limit = 1000;
-constexpr std::size_t kind_count = 7;
+constexpr std::size_t kind_count = static_cast<std::size_t>(fault_kind::reset_body) + 1;
 // Bounds on stop(): in-flight forwards get this long to finish before the client is shut
 // down under them, and the whole shutdown this long before the io_context is stopped.
 constexpr auto forward_grace = std::chrono::seconds(5);
@@ -226,6 +226,8 @@ std::string_view fault_name(fault_kind kind) {
             return "stall";
         case fault_kind::stall_body:
             return "stall_body";
+        case fault_kind::reset_body:
+            return "reset_body";
     }
     return "unknown";
 }
@@ -246,6 +248,8 @@ std::size_t fault_counts::of(fault_kind kind) const {
             return stall;
         case fault_kind::stall_body:
             return stall_body;
+        case fault_kind::reset_body:
+            return reset_body;
     }
     return 0;
 }
@@ -258,6 +262,7 @@ std::string fault_counts::to_string() const {
            " reset_before=" + std::to_string(reset_before) +
            " reset_after=" + std::to_string(reset_after) + " stall=" + std::to_string(stall) +
            " stall_body=" + std::to_string(stall_body) +
+           " reset_body=" + std::to_string(reset_body) +
            " upstream_refusals=" + std::to_string(upstream_refusals) +
            " refused=" + std::to_string(refused);
 }
@@ -349,6 +354,7 @@ fault_kind fault_proxy::impl::decide(const std::string& method, const std::strin
         {fault_kind::reset_after, options.reset_after},
         {fault_kind::stall, options.stall},
         {fault_kind::stall_body, options.stall_body},
+        {fault_kind::reset_body, options.reset_body},
     };
     double edge = 0;
     for (const auto& [kind, probability] : table) {
@@ -527,7 +533,8 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, 
             co_await go_silent(s);
             co_return false;
         }
-        case fault_kind::stall_body: {
+        case fault_kind::stall_body:
+        case fault_kind::reset_body: {
             auto response = co_await forward(req);
             if (!response) {
                 upstream_errors.fetch_add(1);
@@ -538,7 +545,11 @@ asio::awaitable<bool> fault_proxy::impl::handle(session* s, const request* req, 
             std::size_t head_size = text.size() - (head_request ? 0 : response->body.size());
             text.resize(head_size + (head_request ? 0 : response->body.size() / 2));
             co_await write(s, std::move(text));
-            co_await go_silent(s);
+            if (kind == fault_kind::reset_body) {
+                reset(s);
+            } else {
+                co_await go_silent(s);
+            }
             co_return false;
         }
         case fault_kind::none:
@@ -714,7 +725,8 @@ fault_proxy::~fault_proxy() {
 result<std::unique_ptr<fault_proxy>> fault_proxy::start(std::string upstream, std::string ca_file,
                                                         fault_options options) {
     const double probabilities[] = {options.rate_limit,  options.unavailable, options.reset_before,
-                                    options.reset_after, options.stall,       options.stall_body};
+                                    options.reset_after, options.stall,       options.stall_body,
+                                    options.reset_body};
     double sum = 0;
     for (double p : probabilities) {
         if (!(p >= 0 && p <= 1)) {
@@ -804,6 +816,7 @@ fault_counts fault_proxy::counts() const {
     out.reset_after = injected(fault_kind::reset_after);
     out.stall = injected(fault_kind::stall);
     out.stall_body = injected(fault_kind::stall_body);
+    out.reset_body = injected(fault_kind::reset_body);
     return out;
 }
 

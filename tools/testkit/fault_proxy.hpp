@@ -18,6 +18,7 @@
 
 namespace hoist::testkit {
 
+/// reset_body stays the last: the proxy counts faults in an array indexed by kind.
 enum class fault_kind {
     none,          ///< forwarded and answered faithfully
     rate_limit,    ///< 429 with `Retry-After: 1` and an OCI error body; not forwarded
@@ -28,10 +29,13 @@ enum class fault_kind {
     /// forwarded; the answer's head and the first half of its body are sent, then the
     /// connection stays silent, then closes (a download that stops partway)
     stall_body,
+    /// forwarded; the answer's head and the first half of its body are sent, then the
+    /// connection is reset (a download cut partway)
+    reset_body,
 };
 
 /// "none", "rate_limit", "unavailable", "reset_before", "reset_after", "stall",
-/// "stall_body".
+/// "stall_body", "reset_body".
 std::string_view fault_name(fault_kind kind);
 
 struct fault_options {
@@ -46,6 +50,7 @@ struct fault_options {
     double reset_after = 0;
     double stall = 0;
     double stall_body = 0;
+    double reset_body = 0;
     /// How long a stalled connection stays silent before it is closed.
     std::chrono::milliseconds stall_time = std::chrono::seconds(3);
     /// Only requests with one of these methods ("PUT", …) are faulted; empty: all.
@@ -87,9 +92,11 @@ struct fault_counts {
     std::size_t reset_after = 0;
     std::size_t stall = 0;
     std::size_t stall_body = 0;
+    std::size_t reset_body = 0;
 
     std::size_t faults() const {
-        return rate_limit + unavailable + reset_before + reset_after + stall + stall_body;
+        return rate_limit + unavailable + reset_before + reset_after + stall + stall_body +
+               reset_body;
     }
     std::size_t of(fault_kind kind) const;
     /// "requests=… forwarded=… rate_limit=… …" for logs and test messages.
