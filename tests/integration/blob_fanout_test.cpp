@@ -5,11 +5,15 @@
 // the window's memory is given back at the end.
 #include "engine/promote/blob_fanout.hpp"
 #include "crypto/sha256.hpp"
+#include "engine/bounded.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/test_registries.hpp"
 #include "tools/testkit/registry_launcher.hpp"
 
 #include <gtest/gtest.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <random>
 
@@ -213,6 +217,71 @@ TEST_F(BlobFanout, ReadersShareOneDownloadAndLatecomersReadOnTheirOwn) {
     EXPECT_TRUE(got.a_bytes == *blob) << got.a_bytes.size();
     EXPECT_TRUE(got.b_bytes == *blob) << got.b_bytes.size();
     EXPECT_FALSE(got.late_joined);
+    EXPECT_EQ(got.read, static_cast<std::uint64_t>(blob_size));
+    EXPECT_LE(got.kept, window + largest_piece);
+    EXPECT_EQ(got.memory_after, 0u);
+}
+
+// An upload announced before the download starts and joining 300 ms later, while the
+// first reader waits on a full window: within the grace the first pieces are kept for
+// it, so it gets every byte from the same download, read once.
+TEST_F(BlobFanout, AnUploadJoiningWithinTheGraceGetsEveryByteOfTheSharedDownload) {
+    struct outcome {
+        std::string a_bytes;
+        std::string b_bytes;
+        bool b_joined = false;
+        std::uint64_t kept_at_join = 0;
+        std::uint64_t kept = 0;
+        std::uint64_t read = 0;
+        std::uint64_t memory_after = 0;
+    };
+    auto got =
+        run_client<outcome>(setup(), [](reg::registry_client& c) -> asio::awaitable<outcome> {
+            outcome o;
+            engine::memory_budget memory{0, 64 << 20};
+            {
+                auto fanout = std::make_shared<blob_fanout>(
+                    c, repo(), *digest, blob_size,
+                    engine::fanout_limits{window, std::chrono::seconds(5),
+                                          std::chrono::seconds(30)},
+                    memory, &o.read);
+                blob_fanout::expectation first(fanout);
+                blob_fanout::expectation second(fanout);
+                auto a = first.join();
+                EXPECT_TRUE(a);
+                if (!a) {
+                    co_return o;
+                }
+                co_await engine::for_each_bounded(
+                    2, 2, [&](std::size_t i) -> asio::awaitable<void> {
+                        if (i == 0) {
+                            auto all = co_await read_all(*a, *fanout, o.kept);
+                            EXPECT_TRUE(all.has_value()) << all.error().message();
+                            o.a_bytes = all ? *all : std::string();
+                            co_return;
+                        }
+                        asio::steady_timer pause(co_await asio::this_coro::executor,
+                                                 std::chrono::milliseconds(300));
+                        co_await pause.async_wait(asio::use_awaitable);
+                        o.kept_at_join = fanout->buffered();
+                        auto b = second.join();
+                        o.b_joined = b != nullptr;
+                        if (!b) {
+                            co_return;
+                        }
+                        auto all = co_await read_all(*b, *fanout, o.kept);
+                        EXPECT_TRUE(all.has_value()) << all.error().message();
+                        o.b_bytes = all ? *all : std::string();
+                    });
+            }
+            o.memory_after = memory.used;
+            co_return o;
+        });
+    EXPECT_TRUE(got.b_joined);
+    // A had filled the window and was waiting for B when B came.
+    EXPECT_GE(got.kept_at_join, window);
+    EXPECT_TRUE(got.a_bytes == *blob) << got.a_bytes.size() << " bytes read";
+    EXPECT_TRUE(got.b_bytes == *blob) << got.b_bytes.size() << " bytes read";
     EXPECT_EQ(got.read, static_cast<std::uint64_t>(blob_size));
     EXPECT_LE(got.kept, window + largest_piece);
     EXPECT_EQ(got.memory_after, 0u);
