@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace hoist::net {
@@ -19,6 +20,12 @@ namespace {
 // BoringSSL cuts plaintext into records of at most 16 KiB; handing it a few records'
 // worth at a time keeps `outgoing_` small while still batching the socket writes.
 constexpr std::size_t write_slice = 256u << 10;
+
+// asio's async_write asks the socket for at most 64 KiB per send, which cuts each batch
+// into four system calls and four loopback transmits; the kernel takes what fits at once.
+std::size_t as_much_as_fits(const boost::system::error_code& error, std::size_t) {
+    return error ? 0 : std::numeric_limits<int>::max();
+}
 
 tls_stream* owner_of(BIO* bio) {
     return static_cast<tls_stream*>(BIO_get_data(bio));
@@ -247,7 +254,8 @@ asio::awaitable<result<void>> tls_stream::flush() {
     while (!outgoing_.empty()) {
         sending_.swap(outgoing_);
         outgoing_.clear();
-        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(sending_), use_nothrow);
+        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(sending_), as_much_as_fits,
+                                                  use_nothrow);
         (void)n;
         if (ec) {
             flushing_ = false;
