@@ -188,6 +188,11 @@ asio::awaitable<result<void>> registry_session::resolve(registry_state& state, d
             } else if (plain_response) {
                 where = plain;
                 response = std::move(plain_response);
+            } else if (is_transient(plain_response.error())) {
+                // Plain http went unanswered too (a stall, a dropped connection): the
+                // registry may speak it and be busy, so both are asked again, as for any
+                // transient failure, instead of the handshake failure ending the ping.
+                response = std::move(plain_response);
             }
         }
         if (response) {

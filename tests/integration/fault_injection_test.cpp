@@ -514,6 +514,29 @@ TEST_F(FaultInjection, RegistryPingSurvivesA429) {
     expect_promoted("ping", wanted);
 }
 
+// The same first request going unanswered past the request timeout (2 s). The proxy
+// speaks plain http, so hoist's TLS probe fails first; the plain ping that stalls is asked
+// again, where it used to leave the handshake failure to end the run.
+TEST_F(FaultInjection, APlainRegistryStallingItsFirstPingIsAskedAgain) {
+    testkit::fault_options options;
+    options.stall = 1.0;
+    options.max_faults = 1;
+    options.stall_time = std::chrono::seconds(3);
+    auto proxy = start_proxy(*destination, options);
+    std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 2);
+    fs::path promo = *work / "ping-stall";
+    testkit::write_thin_manifests(promo, "staging", source->host_port() + "/staging",
+                                  {proxy->host_port() + "/ping-stall"}, wanted);
+    auto report_path = *work / "ping-stall.json";
+    auto run = promote(promo, report_path);
+    auto log = proxy->fault_log();
+    ASSERT_EQ(log.size(), 1u) << describe(*proxy) << run.out;
+    EXPECT_EQ(log.front(), "stall GET /v2/");
+    expect_done(run, read_report(report_path), *proxy, wanted.size());
+    proxy->stop();
+    expect_promoted("ping-stall", wanted);
+}
+
 // Every GET of the source is answered 429 with Retry-After twice before it goes through.
 // Blob downloads stream, so the session's retry loop does not carry them: they are asked
 // again in place, after the pause the registry asked for (the proxy's log shows when each
