@@ -325,6 +325,8 @@ protected:
 
     /// A promotion from a source that cuts the first GET of each large layer halfway.
     void download_cut_halfway(fault_kind cut, const std::string& name);
+    /// A promotion into a destination whose first ping is faulted as `options` say.
+    void ping_fault_is_survived(testkit::fault_options options, const std::string& name);
 
     static void expect_done(const run_result& run, const nlohmann::json& report,
                             const fault_proxy& proxy, std::size_t edges) {
@@ -493,48 +495,43 @@ TEST_F(FaultInjection, ADownloadResetHalfwayIsRunAgain) {
     download_cut_halfway(fault_kind::reset_body, "cut");
 }
 
-// The first request hoist sends to a registry, GET /v2/, answered 429 once: a registry
-// that is busy for a moment must not fail the whole run.
+// The first request hoist sends to a registry, GET /v2/, faulted once (`options` says
+// how): the destination's proxy sees the fault, and the run still completes.
+void FaultInjection::ping_fault_is_survived(testkit::fault_options options,
+                                            const std::string& name) {
+    options.max_faults = 1;
+    auto proxy = start_proxy(*destination, options);
+    std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 3);
+    fs::path promo = *work / name;
+    testkit::write_thin_manifests(promo, "staging", source->host_port() + "/staging",
+                                  {proxy->host_port() + "/" + name}, wanted);
+    auto report_path = *work / (name + ".json");
+    auto run = promote(promo, report_path);
+    auto log = proxy->fault_log();
+    ASSERT_EQ(log.size(), 1u) << describe(*proxy) << run.out;
+    EXPECT_EQ(log.front(), std::string(fault_name(options.stall > 0 ? fault_kind::stall
+                                                                    : fault_kind::rate_limit)) +
+                               " GET /v2/");
+    expect_done(run, read_report(report_path), *proxy, wanted.size());
+    proxy->stop();
+    expect_promoted(name, wanted);
+}
+
+// Answered 429: a registry that is busy for a moment must not fail the whole run.
 TEST_F(FaultInjection, RegistryPingSurvivesA429) {
     testkit::fault_options options;
     options.rate_limit = 1.0;
-    options.max_faults = 1;
-    auto proxy = start_proxy(*destination, options);
-    std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 4);
-    fs::path promo = *work / "ping";
-    testkit::write_thin_manifests(promo, "staging", source->host_port() + "/staging",
-                                  {proxy->host_port() + "/ping"}, wanted);
-    auto report_path = *work / "ping.json";
-    auto run = promote(promo, report_path);
-    auto log = proxy->fault_log();
-    ASSERT_EQ(log.size(), 1u) << describe(*proxy) << run.out;
-    EXPECT_EQ(log.front(), "rate_limit GET /v2/");
-    expect_done(run, read_report(report_path), *proxy, wanted.size());
-    proxy->stop();
-    expect_promoted("ping", wanted);
+    ping_fault_is_survived(options, "ping");
 }
 
-// The same first request going unanswered past the request timeout (2 s). The proxy
-// speaks plain http, so hoist's TLS probe fails first; the plain ping that stalls is asked
-// again, where it used to leave the handshake failure to end the run.
+// Unanswered past the request timeout (2 s). The proxy speaks plain http, so hoist's TLS
+// probe fails first; the plain ping that stalls is asked again, where it used to leave the
+// handshake failure to end the run.
 TEST_F(FaultInjection, APlainRegistryStallingItsFirstPingIsAskedAgain) {
     testkit::fault_options options;
     options.stall = 1.0;
-    options.max_faults = 1;
     options.stall_time = std::chrono::seconds(3);
-    auto proxy = start_proxy(*destination, options);
-    std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 2);
-    fs::path promo = *work / "ping-stall";
-    testkit::write_thin_manifests(promo, "staging", source->host_port() + "/staging",
-                                  {proxy->host_port() + "/ping-stall"}, wanted);
-    auto report_path = *work / "ping-stall.json";
-    auto run = promote(promo, report_path);
-    auto log = proxy->fault_log();
-    ASSERT_EQ(log.size(), 1u) << describe(*proxy) << run.out;
-    EXPECT_EQ(log.front(), "stall GET /v2/");
-    expect_done(run, read_report(report_path), *proxy, wanted.size());
-    proxy->stop();
-    expect_promoted("ping-stall", wanted);
+    ping_fault_is_survived(options, "ping-stall");
 }
 
 // Every GET of the source is answered 429 with Retry-After twice before it goes through.
