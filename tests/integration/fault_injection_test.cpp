@@ -37,9 +37,9 @@ using testkit::fault_proxy;
 using testkit::registry_instance;
 using testsupport::run_process;
 
-constexpr fault_kind every_fault[] = {fault_kind::rate_limit, fault_kind::unavailable,
+constexpr fault_kind every_fault[] = {fault_kind::rate_limit,   fault_kind::unavailable,
                                       fault_kind::reset_before, fault_kind::reset_after,
-                                      fault_kind::stall};
+                                      fault_kind::stall,        fault_kind::reset_body};
 
 using testsupport::start_registry;
 
@@ -70,6 +70,7 @@ testkit::fault_options every_fault_at(double probability, std::uint64_t seed) {
     options.reset_before = probability;
     options.reset_after = probability;
     options.stall = probability;
+    options.reset_body = probability;
     options.stall_time = std::chrono::seconds(3);
     return options;
 }
