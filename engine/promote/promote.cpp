@@ -584,24 +584,13 @@ private:
 
     asio::awaitable<result<std::shared_ptr<const std::string>>> read_blob(
         image_job& job, const reg::descriptor& blob) {
-        auto reader = co_await client_.get_blob(job.source, blob.digest, blob.size, true, until_);
-        if (!reader) {
-            co_return reader.error();
-        }
-        auto bytes = std::make_shared<std::string>();
-        bytes->reserve(static_cast<std::size_t>(blob.size));
-        while (true) {
-            auto piece = co_await (*reader)->next(until_);
-            if (!piece) {
-                co_return piece.error();
-            }
-            if (piece->empty()) {
-                break;
-            }
-            *bytes += *piece;
+        auto bytes =
+            co_await client_.read_blob(job.source, blob.digest, blob.size, blob.size, until_);
+        if (!bytes) {
+            co_return bytes.error();
         }
         result_.counts.source_bytes_read += bytes->size();
-        co_return std::shared_ptr<const std::string>(std::move(bytes));
+        co_return std::make_shared<const std::string>(std::move(*bytes));
     }
 
     reg::registry_client& client_;

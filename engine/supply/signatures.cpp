@@ -39,26 +39,7 @@ asio::awaitable<net::result<std::string>> read_small_blob(reg::registry_client& 
             net::errc::body_too_large,
             "blob " + repo.to_string() + "@" + digest + " is " + std::to_string(size) + " bytes");
     }
-    auto reader = co_await client.get_blob(repo, digest, size, true, until);
-    if (!reader) {
-        co_return reader.error();
-    }
-    std::string bytes;
-    for (;;) {
-        auto chunk = co_await (*reader)->next(until);
-        if (!chunk) {
-            co_return chunk.error();
-        }
-        if (chunk->empty()) {
-            break;
-        }
-        bytes += *chunk;
-        if (static_cast<std::int64_t>(bytes.size()) > max_payload_size) {
-            co_return net::fail(net::errc::body_too_large,
-                                "blob " + repo.to_string() + "@" + digest);
-        }
-    }
-    co_return bytes;
+    co_return co_await client.read_blob(repo, digest, size, max_payload_size, until);
 }
 
 asio::awaitable<net::result<void>> push_small_blobs(reg::registry_client& client,

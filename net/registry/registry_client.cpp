@@ -570,6 +570,51 @@ asio::awaitable<result<std::unique_ptr<blob_reader>>> registry_client::get_blob(
     }
 }
 
+asio::awaitable<result<std::string>> registry_client::read_blob(repository_ref repo,
+                                                                std::string digest,
+                                                                std::int64_t expected_size,
+                                                                std::int64_t max_size,
+                                                                deadline until) {
+    const int attempts = session_.attempts();
+    for (int attempt = 0;; ++attempt) {
+        auto bytes = co_await read_blob_once(repo, digest, expected_size, max_size, until);
+        if (bytes || !is_transient(bytes.error()) || attempt + 1 >= attempts || until.expired()) {
+            co_return bytes;
+        }
+        co_await sleep_for(retry_delay(attempt, std::nullopt), until);
+    }
+}
+
+asio::awaitable<result<std::string>> registry_client::read_blob_once(const repository_ref& repo,
+                                                                     const std::string& digest,
+                                                                     std::int64_t expected_size,
+                                                                     std::int64_t max_size,
+                                                                     deadline until) {
+    auto reader = co_await get_blob(repo, digest, expected_size, true, until);
+    if (!reader) {
+        co_return reader.error();
+    }
+    std::string bytes;
+    if (expected_size > 0 && expected_size <= max_size) {
+        bytes.reserve(static_cast<std::size_t>(expected_size));
+    }
+    for (;;) {
+        auto piece = co_await (*reader)->next(until);
+        if (!piece) {
+            co_return piece.error();
+        }
+        if (piece->empty()) {
+            co_return bytes;
+        }
+        if (static_cast<std::int64_t>(bytes.size() + piece->size()) > max_size) {
+            co_return fail(errc::body_too_large, "blob " + repo.to_string() + "@" + digest +
+                                                     " is over " + std::to_string(max_size) +
+                                                     " bytes");
+        }
+        bytes += *piece;
+    }
+}
+
 asio::awaitable<result<std::string>> registry_client::open_upload(repository_ref repo,
                                                                   deadline until) {
     std::string what = "start upload to " + repo.to_string();

@@ -200,6 +200,12 @@ public:
                                                                    std::int64_t expected_size,
                                                                    bool verify_digest,
                                                                    deadline until);
+    /// A whole blob of at most `max_size` bytes, its digest verified. A read that fails
+    /// transiently, even halfway through the body, is asked again from the start, within
+    /// the session's attempts.
+    asio::awaitable<result<std::string>> read_blob(repository_ref repo, std::string digest,
+                                                   std::int64_t expected_size,
+                                                   std::int64_t max_size, deadline until);
     /// Uploads a blob from `source`, verifying its sha256 and size before committing:
     /// on a mismatch the upload session is cancelled and nothing becomes visible. With
     /// `mount_from` (a repository of the same registry) a mount is tried first, and the
@@ -286,6 +292,10 @@ private:
         repository_ref repo, const std::string& subject_digest, const descriptor& entry,
         deadline until, std::optional<std::vector<descriptor>> known_entries);
     asio::awaitable<result<std::string>> open_upload(repository_ref repo, deadline until);
+    asio::awaitable<result<std::string>> read_blob_once(const repository_ref& repo,
+                                                        const std::string& digest,
+                                                        std::int64_t expected_size,
+                                                        std::int64_t max_size, deadline until);
     asio::awaitable<result<void>> upload_monolithic(repository_ref repo, std::string location,
                                                     std::string digest, std::int64_t size,
                                                     blob_source& source, deadline until);

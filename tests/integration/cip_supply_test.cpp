@@ -811,6 +811,88 @@ TEST_F(CipSupply, SignsAndAttestsEveryPromotedDigestThenRerunsAsANoOp) {
     EXPECT_EQ(again["supply"]["attestations"]["present"], 4) << again["supply"].dump();
 }
 
+// Promote, Sign and Attest through a destination that answers 429 and 503 and resets
+// connections (before the work, after it, halfway through an answer) at random: the run
+// completes, every digest has exactly one signature and one attestation, each verifies
+// (sigstore-js), and a rerun through the same faults writes nothing.
+// $HOIST_FAULT_SEED, when set, is added to the seed.
+TEST_F(CipSupply, SignsAndAttestsCompletelyThroughAFaultyDestination) {
+    auto staging = push_staging("staging-faulty", 3, 2, 43);  // img-000, img-002: indexes
+    ASSERT_EQ(staging.size(), 3u);
+    testkit::fault_options options;
+    options.seed = 5;
+    if (const char* offset = std::getenv("HOIST_FAULT_SEED")) {
+        options.seed += std::strtoull(offset, nullptr, 10);
+    }
+    options.rate_limit = 0.07;
+    options.unavailable = 0.07;
+    options.reset_before = 0.07;
+    options.reset_after = 0.07;
+    options.reset_body = 0.07;
+    auto started =
+        testkit::fault_proxy::start(first->host_port(), first->ca_file().string(), options);
+    ASSERT_TRUE(started.has_value()) << started.error().message();
+    auto& proxy = **started;
+    const std::string proxied = proxy.host_port() + "/faulty";
+    const std::string direct = first->host_port() + "/faulty";
+    write_promotion(*work / "faulty", source->host_port() + "/staging-faulty", {proxied},
+                    under_their_tags(staging));
+    std::string arguments = "--insecure-registry " + proxy.host_port() +
+                            " cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                            " --thin-manifest-dir " + (*work / "faulty").string() + " --report ";
+    auto run = hoist(arguments + (*work / "faulty.json").string());
+    ASSERT_EQ(run.status, 0) << run.out << proxy.counts().to_string();
+    std::size_t write_faults = 0;
+    for (const auto& line : proxy.fault_log()) {
+        write_faults +=
+            line.find(" PUT ") != std::string::npos || line.find(" POST ") != std::string::npos;
+    }
+    EXPECT_GT(write_faults, 0u) << proxy.counts().to_string();
+    auto report = read_report(*work / "faulty.json");
+    ASSERT_TRUE(report.is_object());
+    EXPECT_EQ(report["status"], "done");
+    // Two indexes of two children each, and the single image.
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 7) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["signatures"]["failed"], 0);
+    EXPECT_EQ(report["supply"]["attestations"]["written"], 3) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["failed"], 0);
+
+    // Read from the registry itself; the identity signed is the name promoted to.
+    fs::path hoist_pub = *work / "hoist.pub";
+    std::vector<pending_check> checks;
+    for (const auto& image : staging) {
+        std::string repository = direct + "/" + image.repository;
+        for (const auto& digest : signed_digests(repository, image.digest)) {
+            auto layers = read_signature_image(repository, digest);
+            ASSERT_EQ(layers.size(), 1u) << repository << "@" << digest;
+            EXPECT_EQ(layers[0].claims["critical"]["identity"]["docker-reference"],
+                      proxied + "/" + image.repository);
+            check_layer_signature(checks, layers[0], hoist_pub, repository + "@" + digest);
+        }
+        auto index = referrers_index(repository, image.digest);
+        auto attestations = referrers_of_type(index, promotion_type);
+        ASSERT_EQ(attestations.size(), 1u) << index.dump();
+        auto bundle = read_bundle_referrer(repository, image.digest, attestations[0]);
+        ASSERT_FALSE(bundle.envelope_file.empty());
+        std::string hex = hex_of(image.digest);
+        checks.push_back({"statement of " + repository, [bundle, hoist_pub, hex] {
+                              return js::verify_statement(bundle.envelope_file, hoist_pub, hex,
+                                                          promotion_type);
+                          }});
+    }
+    run_checks(checks);
+
+    auto writes = writes_to(*first);
+    auto rerun = hoist(arguments + (*work / "faulty-rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out << proxy.counts().to_string();
+    EXPECT_EQ(writes_to(*first), writes);
+    auto again = read_report(*work / "faulty-rerun.json");
+    EXPECT_EQ(again["supply"]["signatures"]["written"], 0) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["signatures"]["present"], 7) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["attestations"]["written"], 0) << again["supply"].dump();
+    EXPECT_EQ(again["supply"]["attestations"]["present"], 3) << again["supply"].dump();
+}
+
 TEST_F(CipSupply, MirrorsOfOneIdentityShareOneSignatureAndOneAttestation) {
     // Two destinations that users pull from as registry.k8s.io: kpromo signs the digest
     // once, in the canonical (here: first by name) registry, and attests it in each.

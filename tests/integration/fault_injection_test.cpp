@@ -5,6 +5,7 @@
 // destination, never through the proxy), and a rerun through the faults must write
 // nothing. Also the proxy itself (Location rewriting, method filter, caps) and the
 // hoist-faultproxy command.
+#include "crypto/sha256.hpp"
 #include "net/registry/manifest_parse.hpp"
 #include "tests/support/client_harness.hpp"
 #include "tests/support/skopeo.hpp"
@@ -494,6 +495,48 @@ TEST_F(FaultInjection, ADownloadThatStopsHalfwayIsRunAgain) {
 
 TEST_F(FaultInjection, ADownloadResetHalfwayIsRunAgain) {
     download_cut_halfway(fault_kind::reset_body, "cut");
+}
+
+// A blob read whole (a signature payload, an attestation bundle, a layer kept in memory
+// for several registries) whose answer is reset halfway through its body is read again
+// from the start: the second GET goes through and the bytes come back whole.
+TEST_F(FaultInjection, AWholeBlobCutHalfwayIsReadAgain) {
+    testkit::fault_options options;
+    options.reset_body = 1.0;
+    options.methods = {"GET"};
+    options.targets = {"/blobs/"};
+    options.max_consecutive = 1;
+    auto proxy = start_proxy(*source, options);
+    struct outcome {
+        bool pushed = false;
+        net::result<std::string> read = net::fail(net::errc::cancelled, "not read");
+    };
+    static const std::string blob(300u << 10, 'b');
+    static std::string proxied;
+    proxied = proxy->host_port();
+    testsupport::client_setup setup;
+    setup.ca_files = {source->ca_file().string()};
+    setup.insecure_registries = {proxied};
+    auto got = testsupport::run_client<outcome>(
+        setup, [](reg::registry_client& client) -> asio::awaitable<outcome> {
+            outcome o;
+            auto until = net::deadline::from_now(std::chrono::seconds(60));
+            auto digest = crypto::digest_of(blob);
+            auto size = static_cast<std::int64_t>(blob.size());
+            reg::memory_blob_source bytes(blob);
+            const reg::repository_ref direct{source->host_port(), "whole/blob"};
+            const reg::repository_ref through_proxy{proxied, "whole/blob"};
+            auto put = co_await client.push_blob(direct, digest, size, bytes, until);
+            o.pushed = put.has_value();
+            if (o.pushed) {
+                o.read = co_await client.read_blob(through_proxy, digest, size, size, until);
+            }
+            co_return o;
+        });
+    ASSERT_TRUE(got.pushed);
+    ASSERT_TRUE(got.read.has_value()) << got.read.error().message() << describe(*proxy);
+    EXPECT_TRUE(*got.read == blob) << got.read->size() << " bytes";
+    EXPECT_EQ(proxy->injected(fault_kind::reset_body), 1u) << describe(*proxy);
 }
 
 // The first request hoist sends to a registry, GET /v2/, faulted once (`options` says
