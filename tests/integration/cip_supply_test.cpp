@@ -893,6 +893,76 @@ TEST_F(CipSupply, SignsAndAttestsCompletelyThroughAFaultyDestination) {
     EXPECT_EQ(again["supply"]["attestations"]["present"], 3) << again["supply"].dump();
 }
 
+// The same faults in front of staging, with Validate requiring a trusted signature: every
+// staging signature is still read and verified (none is called missing or bad because an
+// answer was cut), carried over beside hoist's own, and the rerun writes nothing.
+TEST_F(CipSupply, ValidatesAndCarriesSignaturesFromAFaultySource) {
+    auto staging = push_staging("staging-faulty-source", 3, 2, 44);  // img-000, img-002: indexes
+    ASSERT_EQ(staging.size(), 3u);
+    for (const auto& image : staging) {
+        sign_staging(
+            {{source->host_port() + "/staging-faulty-source/" + image.repository, image.digest}},
+            *trusted_key);
+    }
+    testkit::fault_options options;
+    options.seed = 6;
+    if (const char* offset = std::getenv("HOIST_FAULT_SEED")) {
+        options.seed += std::strtoull(offset, nullptr, 10);
+    }
+    options.rate_limit = 0.07;
+    options.unavailable = 0.07;
+    options.reset_before = 0.07;
+    options.reset_after = 0.07;
+    options.reset_body = 0.07;
+    auto started =
+        testkit::fault_proxy::start(source->host_port(), source->ca_file().string(), options);
+    ASSERT_TRUE(started.has_value()) << started.error().message();
+    auto& proxy = **started;
+    const std::string destination = second->host_port() + "/from-faulty-source";
+    write_promotion(*work / "faulty-source", proxy.host_port() + "/staging-faulty-source",
+                    {destination}, under_their_tags(staging));
+    std::string arguments = "--insecure-registry " + proxy.host_port() +
+                            " cip --confirm --provenance=off --validate=required --verify-key " +
+                            (*work / "trusted.pub").string() + " --signing-key " +
+                            (*work / "hoist.key").string() + " --thin-manifest-dir " +
+                            (*work / "faulty-source").string() + " --report ";
+    auto run = hoist(arguments + (*work / "faulty-source.json").string());
+    ASSERT_EQ(run.status, 0) << run.out << proxy.counts().to_string();
+    EXPECT_GT(proxy.counts().faults(), 0u);
+    auto report = read_report(*work / "faulty-source.json");
+    ASSERT_TRUE(report.is_object());
+    EXPECT_EQ(report["status"], "done");
+    EXPECT_EQ(report["plan"]["summary"]["promote"], 3);
+    for (const auto& verdict : report["supply"]["verdicts"]) {
+        EXPECT_EQ(verdict["result"], "passed") << verdict.dump();
+    }
+    EXPECT_EQ(report["supply"]["signatures"]["written"], 7) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["signatures"]["failed"], 0);
+
+    // Each top digest: the staging signature carried over, then hoist's; a child: hoist's.
+    std::vector<pending_check> checks;
+    for (const auto& image : staging) {
+        std::string repository = destination + "/" + image.repository;
+        for (const auto& digest : signed_digests(repository, image.digest)) {
+            auto layers = read_signature_image(repository, digest);
+            bool top = digest == image.digest;
+            ASSERT_EQ(layers.size(), top ? 2u : 1u) << repository << "@" << digest;
+            if (top) {
+                check_layer_signature(checks, layers[0], *work / "trusted.pub",
+                                      "staging signature of " + repository);
+            }
+            check_layer_signature(checks, layers.back(), *work / "hoist.pub",
+                                  "signature of " + repository + "@" + digest);
+        }
+    }
+    run_checks(checks);
+
+    auto writes = writes_to(*second);
+    auto rerun = hoist(arguments + (*work / "faulty-source-rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out << proxy.counts().to_string();
+    EXPECT_EQ(writes_to(*second), writes);
+}
+
 TEST_F(CipSupply, MirrorsOfOneIdentityShareOneSignatureAndOneAttestation) {
     // Two destinations that users pull from as registry.k8s.io: kpromo signs the digest
     // once, in the canonical (here: first by name) registry, and attests it in each.
