@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -81,6 +82,23 @@ std::size_t writes_to(const registry_instance& registry) {
         }
     }
     return n;
+}
+
+/// 429s, 503s and resets (on the request's head, after the work, halfway through the
+/// answer) at 7% each, drawn from `seed` plus $HOIST_FAULT_SEED when set (a way to explore
+/// other sequences without editing the tests). No stalls: each would cost a request timeout.
+testkit::fault_options random_faults(std::uint64_t seed) {
+    testkit::fault_options options;
+    options.seed = seed;
+    if (const char* offset = std::getenv("HOIST_FAULT_SEED")) {
+        options.seed += std::strtoull(offset, nullptr, 10);
+    }
+    options.rate_limit = 0.07;
+    options.unavailable = 0.07;
+    options.reset_before = 0.07;
+    options.reset_after = 0.07;
+    options.reset_body = 0.07;
+    return options;
 }
 
 /// The manifest reads (GET or HEAD) in `registry`'s log after its first `from` lines that
@@ -819,18 +837,8 @@ TEST_F(CipSupply, SignsAndAttestsEveryPromotedDigestThenRerunsAsANoOp) {
 TEST_F(CipSupply, SignsAndAttestsCompletelyThroughAFaultyDestination) {
     auto staging = push_staging("staging-faulty", 3, 2, 43);  // img-000, img-002: indexes
     ASSERT_EQ(staging.size(), 3u);
-    testkit::fault_options options;
-    options.seed = 5;
-    if (const char* offset = std::getenv("HOIST_FAULT_SEED")) {
-        options.seed += std::strtoull(offset, nullptr, 10);
-    }
-    options.rate_limit = 0.07;
-    options.unavailable = 0.07;
-    options.reset_before = 0.07;
-    options.reset_after = 0.07;
-    options.reset_body = 0.07;
-    auto started =
-        testkit::fault_proxy::start(first->host_port(), first->ca_file().string(), options);
+    auto started = testkit::fault_proxy::start(first->host_port(), first->ca_file().string(),
+                                               random_faults(5));
     ASSERT_TRUE(started.has_value()) << started.error().message();
     auto& proxy = **started;
     const std::string proxied = proxy.host_port() + "/faulty";
@@ -904,18 +912,8 @@ TEST_F(CipSupply, ValidatesAndCarriesSignaturesFromAFaultySource) {
             {{source->host_port() + "/staging-faulty-source/" + image.repository, image.digest}},
             *trusted_key);
     }
-    testkit::fault_options options;
-    options.seed = 6;
-    if (const char* offset = std::getenv("HOIST_FAULT_SEED")) {
-        options.seed += std::strtoull(offset, nullptr, 10);
-    }
-    options.rate_limit = 0.07;
-    options.unavailable = 0.07;
-    options.reset_before = 0.07;
-    options.reset_after = 0.07;
-    options.reset_body = 0.07;
-    auto started =
-        testkit::fault_proxy::start(source->host_port(), source->ca_file().string(), options);
+    auto started = testkit::fault_proxy::start(source->host_port(), source->ca_file().string(),
+                                               random_faults(6));
     ASSERT_TRUE(started.has_value()) << started.error().message();
     auto& proxy = **started;
     const std::string destination = second->host_port() + "/from-faulty-source";
