@@ -5,6 +5,7 @@
 // destination, never through the proxy), and a rerun through the faults must write
 // nothing. Also the proxy itself (Location rewriting, method filter, caps) and the
 // hoist-faultproxy command.
+#include "crypto/encoding.hpp"
 #include "crypto/sha256.hpp"
 #include "net/registry/manifest_parse.hpp"
 #include "tests/support/client_harness.hpp"
@@ -411,6 +412,43 @@ TEST_F(FaultInjection, RerunThroughFaultsWritesNothing) {
     EXPECT_EQ(count_lines(after, "\"POST "), count_lines(before, "\"POST "));
     EXPECT_EQ(count_lines(after, "\"PATCH "), count_lines(before, "\"PATCH "));
     EXPECT_EQ(count_lines(after, "\"DELETE "), count_lines(before, "\"DELETE "));
+}
+
+// A destination behind bearer tokens (docker-registry with our token server), faulted
+// at random: its 401 challenges are cut, rate-limited and reset like any answer. Every
+// edge lands, and a rerun through the same faults finds them all and writes nothing.
+TEST_F(FaultInjection, PromotesCompletelyThroughAFaultyTokenAuthDestination) {
+    testkit::registry_options secured_options;
+    secured_options.mode = testkit::registry_options::kind::token_auth;
+    auto secured = start_registry(secured_options);
+    auto proxy = start_proxy(secured, every_fault_at(0.05, 77));
+    fs::path auth_file = *work / "token-auth.json";
+    std::ofstream(auth_file) << "{\"auths\": {\"" << proxy->host_port() << "\": {\"auth\": \""
+                             << crypto::base64_encode(secured.username() + ":" + secured.password())
+                             << "\"}}}";
+    std::vector<testkit::staging_image> wanted(images->begin(), images->begin() + 4);
+    fs::path promo = *work / "token-auth";
+    testkit::write_thin_manifests(promo, "staging", source->host_port() + "/staging",
+                                  {proxy->host_port() + "/secured"}, wanted);
+    std::string arguments = "--authfile " + auth_file.string() + " --ca-file " +
+                            secured.ca_file().string() +
+                            " cip --confirm --sign=false --budget timeout=2 --thin-manifest-dir " +
+                            promo.string() + " --report ";
+    auto run = hoist(arguments + (*work / "token-auth.json.report").string());
+    expect_done(run, read_report(*work / "token-auth.json.report"), *proxy, wanted.size());
+    EXPECT_GT(proxy->counts().faults(), 0u) << describe(*proxy);
+
+    auto before = settled_log(secured);
+    auto rerun = hoist(arguments + (*work / "token-auth-rerun.json").string());
+    auto again = read_report(*work / "token-auth-rerun.json");
+    EXPECT_EQ(rerun.status, 0) << rerun.out << describe(*proxy);
+    EXPECT_EQ(again["plan"]["summary"]["present"], wanted.size()) << rerun.out;
+    EXPECT_EQ(again["plan"]["summary"]["promote"], 0) << rerun.out;
+    proxy->stop();
+    auto after = settled_log(secured);
+    for (const char* write : {"\"PUT ", "\"POST ", "\"PATCH ", "\"DELETE "}) {
+        EXPECT_EQ(count_lines(after, write), count_lines(before, write)) << write;
+    }
 }
 
 // A large layer streams from one download into two destination registries at once. One
