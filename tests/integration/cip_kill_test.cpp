@@ -9,10 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include <signal.h>
-
 #include <filesystem>
-#include <thread>
 
 namespace hoist {
 namespace {
@@ -132,23 +129,11 @@ TEST(CipKill, KilledDuringPromoteThenRerunCompletes) {
                           " cip --confirm --sign=false --thin-manifest-dir " +
                           (work / "promo").string();
     // Slow the run down (few requests at once) so that the kill lands in the middle.
-    auto pid_text = run_process("sh -c '" + command + " --budget promote:host-inflight=2 >" +
-                                (work / "first.log").string() + " 2>&1 & echo $!'");
-    pid_t pid = std::stoi(pid_text);
     auto puts_before = count_puts(destination);
-    bool killed = false;
-    for (int i = 0; i < 3000 && ::kill(pid, 0) == 0; ++i) {
-        if (count_puts(destination) >= puts_before + 12) {
-            ::kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    bool killed = testsupport::run_and_kill_when(
+        command + " --budget promote:host-inflight=2", (work / "first.log").string(),
+        [&] { return count_puts(destination) >= puts_before + 12; });
     ASSERT_TRUE(killed) << "the run ended before it could be killed";
-    for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
 
     audit_input input{destination.host_port() + "/prod", source.host_port() + "/staging", &*pushed,
                       false};

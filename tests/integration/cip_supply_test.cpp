@@ -84,6 +84,15 @@ std::size_t writes_to(const registry_instance& registry) {
     return n;
 }
 
+/// PUTs in `registry`'s access log so far (not waiting for it to settle) whose line holds
+/// `what`.
+std::size_t puts_of(const registry_instance& registry, const std::string& what) {
+    auto log = registry.access_log();
+    return static_cast<std::size_t>(std::count_if(log.begin(), log.end(), [&](const auto& line) {
+        return line.find("\"PUT ") != std::string::npos && line.find(what) != std::string::npos;
+    }));
+}
+
 /// 429s, 503s and resets (on the request's head, after the work, halfway through the
 /// answer) at 7% each, drawn from `seed` plus $HOIST_FAULT_SEED when set (a way to explore
 /// other sequences without editing the tests). No stalls: each would cost a request timeout.
@@ -959,6 +968,52 @@ TEST_F(CipSupply, ValidatesAndCarriesSignaturesFromAFaultySource) {
     auto rerun = hoist(arguments + (*work / "faulty-source-rerun.json").string());
     ASSERT_EQ(rerun.status, 0) << rerun.out << proxy.counts().to_string();
     EXPECT_EQ(writes_to(*second), writes);
+}
+
+// Killed with SIGKILL in the middle of Sign (a few signatures written), then run again:
+// every digest ends with exactly one signature, by hoist's key, and one attestation; a
+// signature image half written by the killed run is neither kept twice nor left wrong.
+TEST_F(CipSupply, KilledDuringSignThenRerunSignsEveryDigestOnce) {
+    auto staging = push_staging("staging-kill", 6, 2, 45);  // img-000, -002, -004: indexes
+    ASSERT_EQ(staging.size(), 6u);
+    const std::string destination = second->host_port() + "/killed";
+    write_promotion(*work / "kill", source->host_port() + "/staging-kill", {destination},
+                    under_their_tags(staging));
+    std::string command = std::string(HOIST_BINARY) + " --ca-file " + source->ca_file().string() +
+                          " --ca-file " + second->ca_file().string() +
+                          " cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                          " --thin-manifest-dir " + (*work / "kill").string();
+    auto signatures_put = [&] { return puts_of(*second, ".sig HTTP"); };
+    auto before = signatures_put();
+    // One request at a time in Sign, so that the kill lands in its middle.
+    bool killed = testsupport::run_and_kill_when(
+        command + " --budget sign:host-inflight=1,inflight=1", (*work / "kill-first.log").string(),
+        [&] { return signatures_put() >= before + 3; });
+    ASSERT_TRUE(killed) << "the run ended before it could be killed";
+    ASSERT_LT(signatures_put(), before + 12) << "the kill came too late to test anything";
+
+    auto rerun = hoist(command.substr(command.find(" cip ")) + " --report " +
+                       (*work / "kill-rerun.json").string());
+    ASSERT_EQ(rerun.status, 0) << rerun.out;
+    auto report = read_report(*work / "kill-rerun.json");
+    EXPECT_EQ(report["status"], "done");
+    EXPECT_EQ(report["supply"]["signatures"]["failed"], 0) << report["supply"].dump();
+    std::vector<pending_check> checks;
+    std::size_t signed_count = 0;
+    for (const auto& image : staging) {
+        std::string repository = destination + "/" + image.repository;
+        for (const auto& digest : signed_digests(repository, image.digest)) {
+            auto layers = read_signature_image(repository, digest);
+            ASSERT_EQ(layers.size(), 1u) << repository << "@" << digest;
+            check_layer_signature(checks, layers[0], *work / "hoist.pub",
+                                  repository + "@" + digest);
+            ++signed_count;
+        }
+        auto index = referrers_index(repository, image.digest);
+        EXPECT_EQ(referrers_of_type(index, promotion_type).size(), 1u) << index.dump();
+    }
+    EXPECT_EQ(signed_count, 12u);  // three indexes of two children, three single images
+    run_checks(checks);
 }
 
 TEST_F(CipSupply, MirrorsOfOneIdentityShareOneSignatureAndOneAttestation) {

@@ -4,8 +4,11 @@
 #include "tests/support/client_harness.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 namespace hoist::testsupport {
 
@@ -60,6 +63,28 @@ std::vector<testkit::staging_image> push_single_layer_images(
         return {};
     }
     return std::move(*pushed);
+}
+
+bool run_and_kill_when(const std::string& command, const std::string& log_file,
+                       const std::function<bool()>& ready) {
+    auto pid_text = run_process("sh -c '" + command + " >" + log_file + " 2>&1 & echo $!'");
+    const pid_t pid = std::stoi(pid_text);
+    bool killed = false;
+    for (int i = 0; i < 6000 && ::kill(pid, 0) == 0; ++i) {
+        if (ready()) {
+            ::kill(pid, SIGKILL);
+            killed = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!killed) {
+        ::kill(pid, SIGKILL);  // past the 30 s: the test fails, and nothing is left running
+    }
+    for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return killed;
 }
 
 }  // namespace hoist::testsupport

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,11 @@ std::vector<std::string> settled_log(const testkit::registry_instance& registry)
 std::vector<testkit::staging_image> push_single_layer_images(
     const testkit::registry_instance& registry, const std::string& path, std::size_t repositories,
     std::size_t layer_size, std::uint64_t seed);
+
+/// Starts `command` in the background, its output into `log_file`, and kills it with
+/// SIGKILL as soon as `ready()` holds (asked every 5 ms, for at most 30 s), then waits for
+/// it to end. False when it ended, or the 30 s passed, before `ready()` held.
+bool run_and_kill_when(const std::string& command, const std::string& log_file,
+                       const std::function<bool()>& ready);
 
 }  // namespace hoist::testsupport
