@@ -84,12 +84,12 @@ std::size_t writes_to(const registry_instance& registry) {
     return n;
 }
 
-/// PUTs in `registry`'s access log so far (not waiting for it to settle) whose line holds
-/// `what`.
-std::size_t puts_of(const registry_instance& registry, const std::string& what) {
+/// PUTs in `registry`'s access log so far (not waiting for it to settle) whose line
+/// matches `what`.
+std::size_t puts_of(const registry_instance& registry, const std::regex& what) {
     auto log = registry.access_log();
     return static_cast<std::size_t>(std::count_if(log.begin(), log.end(), [&](const auto& line) {
-        return line.find("\"PUT ") != std::string::npos && line.find(what) != std::string::npos;
+        return line.find("\"PUT ") != std::string::npos && std::regex_search(line, what);
     }));
 }
 
@@ -618,6 +618,23 @@ protected:
         return found;
     }
 
+    /// Exactly one promotion attestation of `repository@digest` in its referrers index,
+    /// its statement queued for sigstore-js's check with `key`.
+    static void check_one_attestation(std::vector<pending_check>& checks,
+                                      const std::string& repository, const std::string& digest,
+                                      const fs::path& key) {
+        auto index = referrers_index(repository, digest);
+        auto attestations = referrers_of_type(index, promotion_type);
+        ASSERT_EQ(attestations.size(), 1u) << index.dump();
+        auto bundle = read_bundle_referrer(repository, digest, attestations[0]);
+        ASSERT_FALSE(bundle.envelope_file.empty());
+        std::string hex = hex_of(digest);
+        checks.push_back({"statement of " + repository, [bundle, key, hex] {
+                              return js::verify_statement(bundle.envelope_file, key, hex,
+                                                          promotion_type);
+                          }});
+    }
+
     struct bundle_read {
         fs::path bundle_file;
         fs::path envelope_file;
@@ -690,6 +707,10 @@ protected:
     static inline registry_instance* first = nullptr;
     static inline registry_instance* second = nullptr;
     static inline fs::path* work = nullptr;
+    /// A promotion killed in the middle of `phase`, then run again (see the tests).
+    void killed_during(const std::string& phase, const std::regex& written, std::size_t kill_after,
+                       std::size_t all);
+
     static inline crypto::ec_private_key* hoist_key = nullptr;
     static inline crypto::ec_private_key* trusted_key = nullptr;
     static inline crypto::ec_private_key* untrusted_key = nullptr;
@@ -886,16 +907,7 @@ TEST_F(CipSupply, SignsAndAttestsCompletelyThroughAFaultyDestination) {
                       proxied + "/" + image.repository);
             check_layer_signature(checks, layers[0], hoist_pub, repository + "@" + digest);
         }
-        auto index = referrers_index(repository, image.digest);
-        auto attestations = referrers_of_type(index, promotion_type);
-        ASSERT_EQ(attestations.size(), 1u) << index.dump();
-        auto bundle = read_bundle_referrer(repository, image.digest, attestations[0]);
-        ASSERT_FALSE(bundle.envelope_file.empty());
-        std::string hex = hex_of(image.digest);
-        checks.push_back({"statement of " + repository, [bundle, hoist_pub, hex] {
-                              return js::verify_statement(bundle.envelope_file, hoist_pub, hex,
-                                                          promotion_type);
-                          }});
+        check_one_attestation(checks, repository, image.digest, hoist_pub);
     }
     run_checks(checks);
 
@@ -970,34 +982,38 @@ TEST_F(CipSupply, ValidatesAndCarriesSignaturesFromAFaultySource) {
     EXPECT_EQ(writes_to(*second), writes);
 }
 
-// Killed with SIGKILL in the middle of Sign (a few signatures written), then run again:
-// every digest ends with exactly one signature, by hoist's key, and one attestation; a
-// signature image half written by the killed run is neither kept twice nor left wrong.
-TEST_F(CipSupply, KilledDuringSignThenRerunSignsEveryDigestOnce) {
-    auto staging = push_staging("staging-kill", 6, 2, 45);  // img-000, -002, -004: indexes
+// Killed with SIGKILL in the middle of `phase`, once `kill_after` of its `all` writes
+// matching `written` are done, then run again: every digest ends with exactly one
+// signature, by hoist's key, and one attestation, both verifying; what the killed run
+// half wrote is neither kept twice nor left wrong. The phase goes one request at a time,
+// five a second: the registry's access log, which says when to kill, lags behind it.
+void CipSupply::killed_during(const std::string& phase, const std::regex& written,
+                              std::size_t kill_after, std::size_t all) {
+    auto staging = push_staging("staging-kill-" + phase, 6, 2, 45);  // 000, 002, 004: indexes
     ASSERT_EQ(staging.size(), 6u);
-    const std::string destination = second->host_port() + "/killed";
-    write_promotion(*work / "kill", source->host_port() + "/staging-kill", {destination},
+    const std::string destination = second->host_port() + "/killed-" + phase;
+    fs::path promo = *work / ("kill-" + phase);
+    write_promotion(promo, source->host_port() + "/staging-kill-" + phase, {destination},
                     under_their_tags(staging));
+    std::string arguments = " cip --confirm --signing-key " + (*work / "hoist.key").string() +
+                            " --thin-manifest-dir " + promo.string();
     std::string command = std::string(HOIST_BINARY) + " --ca-file " + source->ca_file().string() +
-                          " --ca-file " + second->ca_file().string() +
-                          " cip --confirm --signing-key " + (*work / "hoist.key").string() +
-                          " --thin-manifest-dir " + (*work / "kill").string();
-    auto signatures_put = [&] { return puts_of(*second, ".sig HTTP"); };
-    auto before = signatures_put();
-    // One request at a time in Sign, so that the kill lands in its middle.
+                          " --ca-file " + second->ca_file().string() + arguments;
+    auto before = puts_of(*second, written);
     bool killed = testsupport::run_and_kill_when(
-        command + " --budget sign:host-inflight=1,inflight=1", (*work / "kill-first.log").string(),
-        [&] { return signatures_put() >= before + 3; });
+        command + " --budget " + phase + ":host-inflight=1,inflight=1,rate=5",
+        (*work / ("kill-" + phase + ".log")).string(),
+        [&] { return puts_of(*second, written) >= before + kill_after; });
     ASSERT_TRUE(killed) << "the run ended before it could be killed";
-    ASSERT_LT(signatures_put(), before + 12) << "the kill came too late to test anything";
+    ASSERT_LT(puts_of(*second, written), before + all) << "the kill came too late";
 
-    auto rerun = hoist(command.substr(command.find(" cip ")) + " --report " +
-                       (*work / "kill-rerun.json").string());
+    auto rerun = hoist(arguments + " --report " + (*work / ("kill-" + phase + ".json")).string());
     ASSERT_EQ(rerun.status, 0) << rerun.out;
-    auto report = read_report(*work / "kill-rerun.json");
+    auto report = read_report(*work / ("kill-" + phase + ".json"));
     EXPECT_EQ(report["status"], "done");
     EXPECT_EQ(report["supply"]["signatures"]["failed"], 0) << report["supply"].dump();
+    EXPECT_EQ(report["supply"]["attestations"]["failed"], 0) << report["supply"].dump();
+    fs::path hoist_pub = *work / "hoist.pub";
     std::vector<pending_check> checks;
     std::size_t signed_count = 0;
     for (const auto& image : staging) {
@@ -1005,15 +1021,24 @@ TEST_F(CipSupply, KilledDuringSignThenRerunSignsEveryDigestOnce) {
         for (const auto& digest : signed_digests(repository, image.digest)) {
             auto layers = read_signature_image(repository, digest);
             ASSERT_EQ(layers.size(), 1u) << repository << "@" << digest;
-            check_layer_signature(checks, layers[0], *work / "hoist.pub",
-                                  repository + "@" + digest);
+            check_layer_signature(checks, layers[0], hoist_pub, repository + "@" + digest);
             ++signed_count;
         }
-        auto index = referrers_index(repository, image.digest);
-        EXPECT_EQ(referrers_of_type(index, promotion_type).size(), 1u) << index.dump();
+        check_one_attestation(checks, repository, image.digest, hoist_pub);
     }
     EXPECT_EQ(signed_count, 12u);  // three indexes of two children, three single images
     run_checks(checks);
+}
+
+// Killed once 3 of the 12 signature images are written.
+TEST_F(CipSupply, KilledDuringSignThenRerunSignsEveryDigestOnce) {
+    killed_during("sign", std::regex(R"(/manifests/sha256-[0-9a-f]{64}\.sig HTTP)"), 3, 12);
+}
+
+// Killed once the first of the 6 referrers indexes is written: attestations are in the
+// registry that no index lists yet.
+TEST_F(CipSupply, KilledDuringAttestThenRerunAttestsEveryDigestOnce) {
+    killed_during("attest", std::regex(R"(/manifests/sha256-[0-9a-f]{64} HTTP)"), 1, 6);
 }
 
 TEST_F(CipSupply, MirrorsOfOneIdentityShareOneSignatureAndOneAttestation) {
