@@ -131,7 +131,7 @@ TEST(CipKill, KilledDuringPromoteThenRerunCompletes) {
     // Slow the run down (few requests at once) so that the kill lands in the middle.
     auto puts_before = count_puts(destination);
     bool killed = testsupport::run_and_kill_when(
-        command + " --budget promote:host-inflight=2", (work / "first.log").string(),
+        command + " --budget promote:host-inflight=2", (work / "first.log").string(), destination,
         [&] { return count_puts(destination) >= puts_before + 12; });
     ASSERT_TRUE(killed) << "the run ended before it could be killed";
 

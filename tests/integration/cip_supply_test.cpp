@@ -1002,7 +1002,7 @@ void CipSupply::killed_during(const std::string& phase, const std::regex& writte
     auto before = puts_of(*second, written);
     bool killed = testsupport::run_and_kill_when(
         command + " --budget " + phase + ":host-inflight=1,inflight=1,rate=5,burst=1",
-        (*work / ("kill-" + phase + ".log")).string(),
+        (*work / ("kill-" + phase + ".log")).string(), *second,
         [&] { return puts_of(*second, written) >= before + kill_after; });
     ASSERT_TRUE(killed) << "the run ended before it could be killed";
     ASSERT_LT(puts_of(*second, written), before + all) << "the kill came too late";

@@ -4,11 +4,16 @@
 #include "tests/support/client_harness.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 
 namespace hoist::testsupport {
 
@@ -66,24 +71,52 @@ std::vector<testkit::staging_image> push_single_layer_images(
 }
 
 bool run_and_kill_when(const std::string& command, const std::string& log_file,
+                       const testkit::registry_instance& registry,
                        const std::function<bool()>& ready) {
-    auto pid_text = run_process("sh -c '" + command + " >" + log_file + " 2>&1 & echo $!'");
-    const pid_t pid = std::stoi(pid_text);
+    int grown = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    std::string watched = (registry.root_dir() / "registry.log").string();
+    if (grown < 0 || ::inotify_add_watch(grown, watched.c_str(), IN_MODIFY) < 0) {
+        ADD_FAILURE() << "cannot watch " << watched;
+        return false;
+    }
+    std::string shell = "exec " + command + " >" + log_file + " 2>&1";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    // Readable once the process has ended: nothing to poll for.
+    const int ended = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     bool killed = false;
-    for (int i = 0; i < 6000 && ::kill(pid, 0) == 0; ++i) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (pid > 0 && ended >= 0) {
         if (ready()) {
-            ::kill(pid, SIGKILL);
             killed = true;
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            give_up - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            break;
+        }
+        std::array<pollfd, 2> events{{{grown, POLLIN, 0}, {ended, POLLIN, 0}}};
+        ::poll(events.data(), events.size(), static_cast<int>(left.count()));
+        if (events[1].revents != 0) {
+            break;
+        }
+        std::array<char, 4096> drained;
+        while (::read(grown, drained.data(), drained.size()) > 0) {
+        }
     }
-    if (!killed) {
-        ::kill(pid, SIGKILL);  // past the 30 s: the test fails, and nothing is left running
+    if (pid > 0) {
+        ::kill(pid, SIGKILL);  // killed when ready; otherwise nothing is left running
+        int status = 0;
+        ::waitpid(pid, &status, 0);
     }
-    for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (ended >= 0) {
+        ::close(ended);
     }
+    ::close(grown);
     return killed;
 }
 

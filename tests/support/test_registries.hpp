@@ -32,9 +32,11 @@ std::vector<testkit::staging_image> push_single_layer_images(
     std::size_t layer_size, std::uint64_t seed);
 
 /// Starts `command` in the background, its output into `log_file`, and kills it with
-/// SIGKILL as soon as `ready()` holds (asked every 5 ms, for at most 30 s), then waits for
-/// it to end. False when it ended, or the 30 s passed, before `ready()` held.
+/// SIGKILL as soon as `ready()` holds, asked again whenever `registry`'s log grows (it
+/// says what the registry was asked), for at most 30 s; then waits for it to end. False
+/// when it ended, or the 30 s passed, before `ready()` held.
 bool run_and_kill_when(const std::string& command, const std::string& log_file,
+                       const testkit::registry_instance& registry,
                        const std::function<bool()>& ready);
 
 }  // namespace hoist::testsupport
